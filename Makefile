@@ -1,0 +1,42 @@
+# The two Quick-start commands are `make demo` and `make test`; each sets up
+# .venv first (idempotent, re-done only when the lock or pyproject changes).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PARAMS ?= params/demo.yaml
+
+.PHONY: setup demo test check lint lock bench clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	# papermill needs a kernel that runs THIS venv (papermill #251/#761)
+	$(BIN)/python -m ipykernel install --sys-prefix --name thememap --display-name "thememap (.venv)" >/dev/null
+	@touch $(STAMP)
+
+## Run the papermill chain on the bundled demo corpus -> reports/<run>/
+demo: setup
+	$(BIN)/thememap run $(PARAMS)
+
+## Lint, type-check and run every test (pytest's "no tests" exit 5 is not a pass)
+test: setup check
+	$(BIN)/python -m pytest
+
+check: setup
+	$(BIN)/ruff check lib tests bench tools
+	$(BIN)/ruff format --check lib tests bench tools
+	$(BIN)/mypy
+
+lock:
+	$(BIN)/python tools/lock.py
+
+bench: setup
+	$(BIN)/python bench/embed_throughput.py
+
+clean:
+	rm -rf $(VENV) reports

@@ -1,0 +1,1 @@
+"""Cluster cards: offline (keyphrases, extractive summary) and from an LLM."""

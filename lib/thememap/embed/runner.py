@@ -1,0 +1,123 @@
+"""Embed every item that has no vector yet, committing batch by batch.
+
+A killed run loses at most the batch in flight; the next run embeds only what
+is missing. Items with the same prepared text share one vector.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+from tqdm import tqdm
+
+from thememap.embed.base import Embedder
+from thememap.ingest.prepare import prepare_text, text_hash
+from thememap.params import InputParams
+from thememap.store.connection import transaction
+from thememap.store.vectors import missing_hashes, put_vectors
+
+log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class StreamingEmbedder(Embedder, Protocol):
+    """A backend that runs several batches at once and yields each as it completes."""
+
+    def embed_stream(self, batches: Sequence[Sequence[str]]) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield ``(batch_index, vectors)`` in completion order; raise after the last success."""
+        ...
+
+
+@dataclass(frozen=True)
+class EmbedReport:
+    """What one embedding pass did."""
+
+    model_id: str
+    items: int
+    unique_texts: int
+    already_embedded: int
+    embedded_now: int
+    seconds: float
+
+    @property
+    def texts_per_second(self) -> float:
+        """Throughput of this pass (0 when nothing was embedded)."""
+        return self.embedded_now / self.seconds if self.embedded_now and self.seconds else 0.0
+
+
+def refresh_content_hashes(conn: sqlite3.Connection, params: InputParams) -> dict[str, str]:
+    """Prepare every item's text; re-key items whose preparation changed. Returns hash -> text."""
+    texts: dict[str, str] = {}
+    changed: list[tuple[str, int]] = []
+    for row in conn.execute("SELECT id, content, metadata, content_hash FROM items"):
+        text = prepare_text(row["content"], json.loads(row["metadata"] or "{}"), params)
+        digest = text_hash(text)
+        texts[digest] = text
+        if digest != row["content_hash"]:
+            changed.append((digest, row["id"]))
+    if changed:
+        log.info("text preparation changed for %d items; re-keying them", len(changed))
+        with transaction(conn):
+            conn.executemany("UPDATE items SET content_hash = ? WHERE id = ?", changed)
+    return texts
+
+
+def embed_store(
+    conn: sqlite3.Connection,
+    embedder: Embedder,
+    params: InputParams,
+    *,
+    batch_size: int = 64,
+    progress: bool = True,
+) -> EmbedReport:
+    """Embed the texts in the store that have no vector for ``embedder.model_id``."""
+    started = time.perf_counter()
+    texts = refresh_content_hashes(conn, params)
+    n_items = int(conn.execute("SELECT COUNT(*) FROM items").fetchone()[0])
+    todo = missing_hashes(conn, embedder.model_id)
+    log.info(
+        "%d items, %d distinct texts, %d to embed with %s",
+        n_items,
+        len(texts),
+        len(todo),
+        embedder.model_id,
+    )
+    batches = [todo[i : i + batch_size] for i in range(0, len(todo), batch_size)]
+    bar = tqdm(
+        total=len(todo),
+        unit="text",
+        desc=f"embedding ({embedder.model_id})",
+        disable=not progress or not todo,
+        mininterval=2.0,
+    )
+    with bar:
+        for hashes, vectors in _run_batches(embedder, batches, texts):
+            put_vectors(conn, embedder.model_id, hashes, vectors)
+            bar.update(len(hashes))
+    return EmbedReport(
+        model_id=embedder.model_id,
+        items=n_items,
+        unique_texts=len(texts),
+        already_embedded=len(texts) - len(todo),
+        embedded_now=len(todo),
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _run_batches(
+    embedder: Embedder, batches: list[list[str]], texts: dict[str, str]
+) -> Iterator[tuple[list[str], np.ndarray]]:
+    text_batches = [[texts[h] for h in batch] for batch in batches]
+    if isinstance(embedder, StreamingEmbedder):
+        for index, vectors in embedder.embed_stream(text_batches):
+            yield batches[index], vectors
+        return
+    for hashes, batch_texts in zip(batches, text_batches, strict=True):
+        yield hashes, embedder.embed(batch_texts)

@@ -1,0 +1,1 @@
+"""Loading items: readers per format, text preparation, bad-row reporting."""

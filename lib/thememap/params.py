@@ -1,0 +1,166 @@
+"""The params file: one YAML per run, validated before anything runs.
+
+Every notebook reads the same validated :class:`Params`. Relative paths in a
+params file are resolved against the *project root*: the nearest folder above
+the params file that holds ``pyproject.toml`` (else the params file's folder),
+so a run behaves the same from a terminal, papermill, or JupyterLab.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import Field, ValidationError, field_validator
+
+from thememap.cluster.params import ClusterParams
+from thememap.describe.params import DescribeParams
+from thememap.errors import ParamsError
+from thememap.export_params import ExportParams
+from thememap.params_base import StrictModel
+
+EMBED_BACKENDS = ("local", "openai")
+
+
+class InputParams(StrictModel):
+    """Where the items come from and how each becomes the text that is embedded."""
+
+    path: Path | None = Field(None, description="CSV, TSV, JSONL, Parquet, TXT or SQLite file")
+    format: Literal["auto", "csv", "tsv", "jsonl", "parquet", "text", "sqlite"] = "auto"
+    text_field: str = Field("content", description="field holding the item text")
+    id_field: str | None = Field(None, description="field holding a stable id (else file:line)")
+    created_at_field: str | None = None
+    title_field: str | None = Field(None, description="prepended as 'Title: ...' when embedding")
+    context_fields: list[str] = Field(
+        default_factory=list, description="metadata fields prepended as 'Field: value' context"
+    )
+    metadata_fields: list[str] | Literal["all"] = Field(
+        "all", description="fields kept as metadata; 'all' keeps every other field"
+    )
+    sqlite_table: str = Field("items", description="table read from a SQLite input")
+    max_chars: int = Field(8000, gt=0, description="embedded text is truncated to this length")
+    max_text_bytes: int = Field(
+        100_000, gt=0, description="a row whose text is longer is a bad row, not truncated"
+    )
+    on_bad_row: Literal["skip", "fail"] = Field(
+        "skip", description="skip: load good rows and report the bad; fail: load nothing"
+    )
+    encoding: str = "utf-8"
+
+
+class EmbedParams(StrictModel):
+    """Which embedding backend and how to batch it."""
+
+    backend: Literal["local", "openai"] = "local"
+    model: str | None = Field(None, description="backend's default when empty")
+    batch_size: int = Field(64, gt=0, le=2048)
+    # local backend
+    quantize: bool = Field(True, description="use the int8 graph (about 2x faster on CPU)")
+    threads: int | None = Field(None, gt=0, description="onnxruntime intra-op threads")
+    cache_dir: Path | None = Field(None, description="quantised graph cache (~/.cache/thememap)")
+    # OpenAI-compatible backend
+    base_url: str | None = Field(None, description="any OpenAI-compatible /v1 endpoint")
+    api_key_env: str = Field("OPENAI_API_KEY", description="NAME of the variable holding the key")
+    dimensions: int | None = Field(None, gt=0)
+    max_batch_tokens: int = Field(200_000, gt=0, description="token bound per request")
+    concurrency: int = Field(4, ge=1, le=64, description="requests in flight")
+    max_retries: int = Field(6, ge=0)
+    timeout_s: float = Field(60.0, gt=0)
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _looks_like_a_name(cls, value: str) -> str:
+        # A pasted key here would end up in the store's runs table and in reports.
+        if not value.replace("_", "").isalnum() or value.startswith(("sk-", "sk_")):
+            raise ValueError("give the NAME of an environment variable, never the key itself")
+        return value
+
+
+class ReportParams(StrictModel):
+    """Where run reports go and how they look."""
+
+    dir: Path = Path("reports")
+    show_code: bool = Field(False, description="show code cells in the HTML reports")
+
+
+class Params(StrictModel):
+    """A whole run's params (one YAML file)."""
+
+    store: Path = Field(Path("data/items.db"), description="the SQLite store")
+    input: InputParams = Field(default_factory=InputParams)
+    embed: EmbedParams = Field(default_factory=EmbedParams)
+    cluster: ClusterParams = Field(default_factory=ClusterParams)
+    describe: DescribeParams = Field(default_factory=DescribeParams)
+    export: ExportParams = Field(default_factory=ExportParams)
+    report: ReportParams = Field(default_factory=ReportParams)
+    notebooks: list[str] | None = Field(
+        None, description="run only these notebooks (stems like '01_embed'); all when empty"
+    )
+    root: Path = Field(Path("."), description="project root; set by load_params")
+
+    def resolve(self, path: Path | str) -> Path:
+        """An absolute path for a path from the params (relative to the project root)."""
+        candidate = Path(path).expanduser()
+        return candidate if candidate.is_absolute() else (self.root / candidate).resolve()
+
+    @property
+    def store_path(self) -> Path:
+        """Absolute path of the SQLite store."""
+        return self.resolve(self.store)
+
+
+def project_root(start: Path) -> Path:
+    """The nearest folder at or above ``start`` holding pyproject.toml (else ``start``)."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / "pyproject.toml").is_file():
+            return folder
+    return start
+
+
+def _format_validation_error(source: str, err: ValidationError) -> str:
+    lines = []
+    for problem in err.errors():
+        key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+        if problem["type"] == "extra_forbidden":
+            lines.append(f"{key}: unknown key")
+        else:
+            lines.append(f"{key}: {problem['msg']} (got {problem.get('input')!r})")
+    return f"{source}: invalid params:\n  " + "\n  ".join(lines)
+
+
+def params_from_dict(data: dict[str, Any], *, source: str, root: Path) -> Params:
+    """Validate a params mapping; errors name ``source`` and the key at fault."""
+    if not isinstance(data, dict):
+        raise ParamsError(f"{source}: expected a mapping of keys at the top level")
+    if "root" in data:
+        raise ParamsError(f"{source}: root: is set by thememap, not in the params file")
+    try:
+        return Params.model_validate({**data, "root": root})
+    except ValidationError as err:
+        raise ParamsError(_format_validation_error(source, err)) from None
+
+
+def load_params(path: Path | str, overrides: dict[str, Any] | None = None) -> Params:
+    """Read and validate a params YAML; ``overrides`` (nested dict) win over the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParamsError(f"{path}: params file not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        raise ParamsError(f"{path}: not valid YAML: {err}") from None
+    if overrides:
+        data = _deep_merge(data, overrides)
+    return params_from_dict(data, source=str(path), root=project_root(path.parent))
+
+
+def _deep_merge(base: Any, extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base) if isinstance(base, dict) else {}
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

@@ -1,0 +1,137 @@
+"""Named, ordered, transactional schema migrations.
+
+Append new migrations to :data:`MIGRATIONS`; never edit or reorder a released
+one. Each runs in its own transaction together with its row in
+``schema_migrations``, so a store is always at a well-defined version.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from thememap.errors import StoreError
+
+_NOW = "strftime('%Y-%m-%dT%H:%M:%fZ','now')"
+
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "001_items_embeddings_runs",
+        f"""
+        CREATE TABLE items (
+            id            INTEGER PRIMARY KEY,
+            external_id   TEXT NOT NULL UNIQUE,
+            content       TEXT NOT NULL,
+            metadata      TEXT NOT NULL DEFAULT '{{}}',
+            created_at    TEXT,
+            content_hash  TEXT NOT NULL,
+            source        TEXT,
+            loaded_at     TEXT NOT NULL DEFAULT ({_NOW})
+        );
+        CREATE INDEX items_content_hash ON items(content_hash);
+
+        -- one vector per (embedded text, model): unchanged text is never embedded twice
+        CREATE TABLE embeddings (
+            content_hash  TEXT NOT NULL,
+            model_id      TEXT NOT NULL,
+            dim           INTEGER NOT NULL,
+            vector        BLOB NOT NULL,
+            created_at    TEXT NOT NULL DEFAULT ({_NOW}),
+            PRIMARY KEY (content_hash, model_id)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE runs (
+            id            TEXT PRIMARY KEY,
+            params_file   TEXT,
+            params        TEXT NOT NULL,
+            versions      TEXT NOT NULL,
+            started_at    TEXT NOT NULL DEFAULT ({_NOW}),
+            finished_at   TEXT,
+            status        TEXT NOT NULL DEFAULT 'running'
+        );
+        CREATE TABLE run_steps (
+            run_id        TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            step          TEXT NOT NULL,
+            started_at    TEXT NOT NULL,
+            seconds       REAL,
+            status        TEXT NOT NULL,
+            detail        TEXT,
+            PRIMARY KEY (run_id, step)
+        );
+        """,
+    ),
+    (
+        "002_reference_item_columns",
+        """
+        -- the reference design's item columns, kept filled by 02_cluster for compatibility
+        ALTER TABLE items ADD COLUMN embedding_cluster_l1 INTEGER;
+        ALTER TABLE items ADD COLUMN embedding_cluster_l2 INTEGER;
+        ALTER TABLE items ADD COLUMN embedding_cluster_l3 INTEGER;
+        ALTER TABLE items ADD COLUMN umap_x REAL;
+        ALTER TABLE items ADD COLUMN umap_y REAL;
+
+        CREATE TABLE store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+        -- the reference's items table, readable as it was (embedding of the active model)
+        CREATE VIEW reference_items AS
+        SELECT i.id, i.content, i.metadata, i.created_at, e.vector AS embedding,
+               i.embedding_cluster_l1, i.embedding_cluster_l2, i.embedding_cluster_l3,
+               i.umap_x, i.umap_y
+        FROM items AS i
+        LEFT JOIN embeddings AS e
+          ON e.content_hash = i.content_hash
+         AND e.model_id = (SELECT value FROM store_meta WHERE key = 'active_embedding_model');
+        """,
+    ),
+]
+
+
+def applied_migrations(conn: sqlite3.Connection) -> list[str]:
+    """Names of the migrations already applied to this store, in order."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " name TEXT PRIMARY KEY, applied_at TEXT NOT NULL DEFAULT "
+        f"({_NOW}))"
+    )
+    return [row[0] for row in conn.execute("SELECT name FROM schema_migrations ORDER BY name")]
+
+
+def migrate(conn: sqlite3.Connection, *, source: str = "store") -> list[str]:
+    """Apply every pending migration; return the names applied now."""
+    done = applied_migrations(conn)
+    known = [name for name, _ in MIGRATIONS]
+    unknown = [name for name in done if name not in known]
+    if unknown:
+        raise StoreError(
+            f"{source}: made by a newer thememap (unknown migrations {unknown}); upgrade thememap"
+        )
+    applied_now = []
+    for name, sql in MIGRATIONS:
+        if name in done:
+            continue
+        # executescript would COMMIT on its own; run statement by statement inside one transaction
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(sql):
+                conn.execute(statement)
+            conn.execute("INSERT INTO schema_migrations(name) VALUES (?)", (name,))
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        applied_now.append(name)
+    return applied_now
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration into statements (sqlite3.complete_statement knows about quotes)."""
+    statements, buffer = [], ""
+    for line in sql.splitlines(keepends=True):
+        if line.strip().startswith("--") and not buffer.strip():
+            continue
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements
