@@ -125,6 +125,8 @@ def _format_validation_error(source: str, err: ValidationError) -> str:
         key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
         if problem["type"] == "extra_forbidden":
             lines.append(f"{key}: unknown key")
+        elif "key" in key:  # never echo what may be a secret
+            lines.append(f"{key}: {problem['msg']}")
         else:
             lines.append(f"{key}: {problem['msg']} (got {problem.get('input')!r})")
     return f"{source}: invalid params:\n  " + "\n  ".join(lines)

@@ -1,0 +1,100 @@
+"""What every numbered notebook does first and last: params, store, logging, timing.
+
+A notebook's first code cell after the ``parameters`` cell is::
+
+    step = start_step("02_cluster", params_file, run_id)
+    params, conn = step.params, step.conn
+
+and its last is ``step.done(clusters=..., ...)``, which records the step's
+timing and headline figures in the store's ``run_steps`` table (the run report
+reads them from there).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from thememap.errors import ThememapError
+from thememap.params import Params, load_params
+from thememap.store import open_store
+from thememap.store.runs import now_iso, record_step, start_run
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """Send thememap's log records to stderr (shown under the cell) once per process."""
+    logger = logging.getLogger("thememap")
+    if not any(getattr(h, "_thememap", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        handler._thememap = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.setLevel(level)
+
+
+def _show_user_errors_briefly() -> None:
+    """In IPython, show a ThememapError as its message, not a traceback."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is always there under Jupyter
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+
+    def handler(
+        shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None
+    ) -> None:
+        print(f"{etype.__name__}: {value}", file=sys.stderr)
+
+    shell.set_custom_exc((ThememapError,), handler)
+
+
+@dataclass
+class Step:
+    """One notebook's step within a run: validated params, an open store, a timer."""
+
+    name: str
+    params: Params
+    conn: sqlite3.Connection
+    run_id: str
+    started_at: str = field(default_factory=now_iso)
+    _t0: float = field(default_factory=time.perf_counter)
+
+    @property
+    def seconds(self) -> float:
+        """Seconds since the step started."""
+        return time.perf_counter() - self._t0
+
+    def done(self, **detail: Any) -> None:
+        """Record the step as finished with its headline figures (JSON-able values)."""
+        record_step(
+            self.conn,
+            self.run_id,
+            self.name,
+            started_at=self.started_at,
+            seconds=self.seconds,
+            status="ok",
+            detail=detail,
+        )
+        logging.getLogger("thememap").info("%s done in %.1f s", self.name, self.seconds)
+
+
+def start_step(name: str, params_file: str, run_id: str = "") -> Step:
+    """Validate the params, open the store and record the step's start.
+
+    ``run_id`` comes from the runner; a notebook run by hand in JupyterLab gets
+    an ``interactive-<time>`` run of its own.
+    """
+    configure_logging()
+    _show_user_errors_briefly()
+    params = load_params(params_file)
+    conn = open_store(params.store_path)
+    run_id = run_id or "interactive-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    start_run(conn, run_id, params.model_dump(mode="json"), str(params_file))
+    return Step(name=name, params=params, conn=conn, run_id=run_id)

@@ -1,0 +1,213 @@
+"""The runner: the numbered notebooks, in order, through papermill, into a report folder.
+
+``run_chain("params/demo.yaml")`` validates the params, then executes
+``notebooks/NN_*.ipynb`` one by one with ``params_file`` and ``run_id`` injected,
+writes each executed notebook and its offline HTML rendering to
+``reports/<run>/``, and stops at the first failure with a message naming the
+notebook and the failing cell. The command line is ``thememap run PARAMS``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+from collections.abc import Callable
+from contextlib import closing
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from thememap.errors import NotebookError, ParamsError
+from thememap.params import Params, load_params
+from thememap.store import open_store
+from thememap.store.runs import finish_run, start_run
+
+log = logging.getLogger(__name__)
+
+KERNEL_NAME = "thememap"
+NOTEBOOK_PATTERN = re.compile(r"^\d{2}_[A-Za-z0-9_]+\.ipynb$")
+TEMPLATE_DIR = Path(__file__).parent / "report_template"
+TEMPLATE_NAME = "thememap_offline"
+_RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+@dataclass
+class NotebookResult:
+    """One executed notebook of a run."""
+
+    name: str
+    ipynb: Path
+    html: Path | None
+    seconds: float
+    status: str  # "ok" or "failed"
+    error: str | None = None
+
+
+@dataclass
+class RunResult:
+    """What a chain run produced."""
+
+    run_id: str
+    run_dir: Path
+    params_file: Path
+    notebooks: list[NotebookResult] = field(default_factory=list)
+    index_html: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when every notebook ran."""
+        return all(nb.status == "ok" for nb in self.notebooks)
+
+
+def discover_notebooks(notebooks_dir: Path, only: list[str] | None = None) -> list[Path]:
+    """The numbered notebooks (``NN_name.ipynb``) in run order, optionally filtered by stem."""
+    found = sorted(p for p in notebooks_dir.glob("*.ipynb") if NOTEBOOK_PATTERN.match(p.name))
+    if only:
+        stems = {p.stem for p in found}
+        unknown = [name for name in only if name not in stems]
+        if unknown:
+            raise ParamsError(
+                f"notebooks: unknown notebook(s) {unknown} (valid: {', '.join(sorted(stems))})"
+            )
+        found = [p for p in found if p.stem in only]
+    if not found:
+        raise ParamsError(f"{notebooks_dir}: no numbered notebooks (NN_name.ipynb) found")
+    return found
+
+
+def default_run_id(params_file: Path) -> str:
+    """``<params stem>-<UTC time>``, e.g. ``demo-20261125-101500``."""
+    return f"{params_file.stem}-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}"
+
+
+def ensure_kernel(name: str = KERNEL_NAME) -> str:
+    """Make sure a kernelspec ``name`` running *this* interpreter exists (papermill #251)."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    specs = KernelSpecManager().find_kernel_specs()
+    if name not in specs:
+        from ipykernel.kernelspec import install
+
+        log.info("installing the Jupyter kernel %r for %s", name, sys.executable)
+        install(kernel_name=name, display_name=f"{name} ({sys.prefix})", prefix=sys.prefix)
+    return name
+
+
+def render_html(ipynb: Path, html: Path, *, show_code: bool) -> Path:
+    """Render an executed notebook to one self-contained HTML file that opens offline."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        extra_template_basedirs=[str(TEMPLATE_DIR)],
+        template_name=TEMPLATE_NAME,
+        exclude_input=not show_code,
+        exclude_input_prompt=not show_code,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
+    body, _ = exporter.from_notebook_node(nbformat.read(ipynb, as_version=4))
+    html.write_text(body, encoding="utf-8")
+    return html
+
+
+def _failure_message(notebook: Path, err: Exception) -> str:
+    cell = getattr(err, "exec_count", None) or getattr(err, "cell_index", None)
+    ename = getattr(err, "ename", type(err).__name__)
+    evalue = getattr(err, "evalue", str(err))
+    where = f"cell [{cell}]" if cell is not None else "a cell"
+    return f"{notebook.name}: {where} failed: {ename}: {evalue}"
+
+
+def run_chain(
+    params_file: Path | str,
+    *,
+    run_id: str | None = None,
+    notebooks_dir: Path | None = None,
+    kernel_name: str = KERNEL_NAME,
+    on_notebook: Callable[[NotebookResult], None] | None = None,
+) -> RunResult:
+    """Run the numbered notebooks in order with ``params_file``; see the module docstring.
+
+    Raises :class:`NotebookError` (after rendering what ran) when a notebook fails.
+    """
+    import papermill
+
+    params_file = Path(params_file).resolve()
+    params: Params = load_params(params_file)  # validated before anything runs
+    run_id = run_id or default_run_id(params_file)
+    if not _RUN_NAME.match(run_id):
+        raise ParamsError(f"run name {run_id!r}: use letters, digits, '.', '_' or '-'")
+    notebooks_dir = (notebooks_dir or params.root / "notebooks").resolve()
+    notebooks = discover_notebooks(notebooks_dir, params.notebooks)
+    run_dir = params.resolve(params.report.dir) / run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    ensure_kernel(kernel_name)
+
+    with closing(open_store(params.store_path)) as conn:
+        start_run(conn, run_id, params.model_dump(mode="json"), str(params_file))
+    result = RunResult(run_id=run_id, run_dir=run_dir, params_file=params_file)
+    log.info("run %s: %d notebook(s) -> %s", run_id, len(notebooks), run_dir)
+
+    failure: str | None = None
+    for notebook in notebooks:
+        out_ipynb = run_dir / notebook.name
+        t0 = time.perf_counter()
+        status, error = "ok", None
+        try:
+            papermill.execute_notebook(
+                str(notebook),
+                str(out_ipynb),
+                parameters={"params_file": str(params_file), "run_id": run_id},
+                kernel_name=kernel_name,
+                cwd=str(notebooks_dir),
+                progress_bar=False,
+            )
+        except Exception as err:  # papermill raises PapermillExecutionError and kernel errors
+            status, error = "failed", _failure_message(notebook, err)
+        seconds = time.perf_counter() - t0
+        html = None
+        if out_ipynb.exists():
+            html = render_html(
+                out_ipynb, out_ipynb.with_suffix(".html"), show_code=params.report.show_code
+            )
+        nb_result = NotebookResult(notebook.stem, out_ipynb, html, seconds, status, error)
+        result.notebooks.append(nb_result)
+        log.info("%s: %s in %.1f s", notebook.stem, status, seconds)
+        if on_notebook:
+            on_notebook(nb_result)
+        if status != "ok":
+            failure = error
+            break
+
+    with closing(open_store(params.store_path)) as conn:
+        finish_run(conn, run_id, "ok" if failure is None else "failed")
+        result.index_html = write_index(result, params, conn)
+    if failure is not None:
+        raise NotebookError(f"{failure}\n  (executed notebook and HTML kept in {run_dir})")
+    return result
+
+
+def write_index(result: RunResult, params: Params, conn: Any) -> Path:
+    """Write ``index.html`` for the run (the export step's full report page when available)."""
+    from thememap import report_index
+
+    return report_index.write_run_index(
+        result.run_dir,
+        conn=conn,
+        run_id=result.run_id,
+        notebooks=[
+            {
+                "name": nb.name,
+                "html": nb.html.name if nb.html else None,
+                "seconds": nb.seconds,
+                "status": nb.status,
+                "error": nb.error,
+            }
+            for nb in result.notebooks
+        ],
+        params=params.model_dump(mode="json"),
+    )

@@ -1,0 +1,59 @@
+"""Params validation: unknown keys and bad values are rejected, naming file and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from thememap.errors import ParamsError
+from thememap.params import load_params
+
+
+def test_defaults_and_relative_paths_resolve_against_the_project_root(write_params, tmp_path):
+    params = load_params(write_params({"store": "data/x.db"}))
+    assert params.store_path == (tmp_path / "data" / "x.db").resolve()
+    assert params.embed.backend == "local"
+    assert params.cluster.levels == 3
+
+
+def test_unknown_key_is_named_with_its_path(write_params):
+    path = write_params({"embed": {"batchsize": 10}})
+    with pytest.raises(ParamsError) as err:
+        load_params(path)
+    assert str(path) in str(err.value)
+    assert "embed.batchsize: unknown key" in str(err.value)
+
+
+def test_bad_value_is_named_with_the_value(write_params):
+    with pytest.raises(ParamsError, match=r"embed\.batch_size: .*greater than 0.*got 0"):
+        load_params(write_params({"embed": {"batch_size": 0}}))
+
+
+def test_unknown_backend_lists_the_valid_ones(write_params):
+    with pytest.raises(ParamsError, match=r"embed\.backend: .*'local' or 'openai'"):
+        load_params(write_params({"embed": {"backend": "bert"}}))
+
+
+def test_api_key_pasted_instead_of_variable_name_is_refused(write_params):
+    with pytest.raises(ParamsError, match="NAME of an environment variable") as err:
+        load_params(write_params({"embed": {"api_key_env": "sk-abc123secret"}}))
+    assert "abc123secret" not in str(err.value)  # never echo a secret back
+
+
+def test_missing_file_and_broken_yaml(tmp_path: Path):
+    with pytest.raises(ParamsError, match="params file not found"):
+        load_params(tmp_path / "nope.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("embed: [unclosed\n")
+    with pytest.raises(ParamsError, match="not valid YAML"):
+        load_params(broken)
+
+
+def test_shipped_params_files_are_valid(project_root: Path):
+    for path in sorted((project_root / "params").glob("*.yaml")):
+        load_params(path)  # raises on any problem
+
+
+def test_overrides_win(write_params):
+    params = load_params(write_params({"embed": {"batch_size": 8}}), {"embed": {"batch_size": 4}})
+    assert params.embed.batch_size == 4
