@@ -1,0 +1,290 @@
+"""Load one input file into the store's items table, reporting bad rows.
+
+The whole load is ONE transaction: a killed load leaves the store as it was,
+``on_bad_row: fail`` rolls everything back and raises
+:class:`~thememap.errors.BadRowsError`, ``skip`` commits the good rows and
+returns the bad ones in the :class:`LoadReport`. Rows stream through in
+chunks, so memory stays flat however big the file.
+
+Re-loading is idempotent: an item is keyed by its external id (``id_field``,
+else ``<file name>:<line>``). The same id with the same text is skipped and
+counted; the same id with a different text is a bad row. Identical texts
+under different ids stay separate items and share one content hash, so they
+are embedded once.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tqdm import tqdm
+
+from thememap.errors import BadRow, BadRowsError, InputError
+from thememap.ingest.readers import detect_format, read_records
+from thememap.ingest.rows import Item, RowError, make_item
+from thememap.store.connection import transaction
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from thememap.params import InputParams
+
+log = logging.getLogger(__name__)
+
+_CHUNK = 2000
+_SQL_VARS = 900  # ids per IN (...) query; well under SQLite's variable limit
+
+
+@dataclass
+class LoadReport:
+    """What one load did: counts, and every rejected row with its file and line."""
+
+    file: str
+    format: str
+    read: int = 0
+    added: int = 0
+    already_present: int = 0
+    duplicate_texts: int = 0
+    without_date: int = (
+        0  # added items whose created_at field was empty (only with created_at_field)
+    )
+    seconds: float = 0.0
+    bad_rows: list[BadRow] = field(default_factory=list)
+
+    @property
+    def bad(self) -> int:
+        """Rows rejected (each is in :attr:`bad_rows`)."""
+        return len(self.bad_rows)
+
+    def counts(self) -> dict[str, int]:
+        """The counts by name; ``read == added + already_present + bad``."""
+        return {
+            "read": self.read,
+            "added": self.added,
+            "already_present": self.already_present,
+            "duplicate_texts": self.duplicate_texts,
+            "without_date": self.without_date,
+            "bad": self.bad,
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        """The counts as a one-column table (index: count name) for the notebook."""
+        import pandas as pd
+
+        return pd.DataFrame({"rows": pd.Series(self.counts())}).rename_axis(self.file)
+
+    def bad_rows_frame(self) -> pd.DataFrame:
+        """The bad rows as a table: file, line, item_id, reason."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            [(r.file, r.line, r.item_id, r.reason) for r in self.bad_rows],
+            columns=["file", "line", "item_id", "reason"],
+        )
+
+    def write_bad_rows(self, path: Path | str) -> Path:
+        """Write the bad rows as CSV (file, line, item_id, reason); returns the path."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["file", "line", "item_id", "reason"])
+            for row in self.bad_rows:
+                writer.writerow([row.file, row.line, row.item_id or "", row.reason])
+        return path
+
+
+def _chunks(rows: Iterable[tuple[int, Item]], size: int) -> Iterator[list[tuple[int, Item]]]:
+    iterator = iter(rows)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+class _Loader:
+    """The state of one load inside its transaction."""
+
+    def __init__(
+        self, conn: sqlite3.Connection, report: LoadReport, *, positional_ids: bool, dated: bool
+    ) -> None:
+        self.conn = conn
+        self.dated = dated
+        self.report = report
+        self.positional_ids = positional_ids
+        self.source = Path(report.file).name
+
+    def add_chunk(self, chunk: list[tuple[int, Item]]) -> None:
+        ids = list(dict.fromkeys(item.external_id for _, item in chunk))
+        known = self._known_ids(ids)
+        hashes = self._known_hashes(list({item.content_hash for _, item in chunk}))
+        new_items: list[tuple[str, str, str, str | None, str, str]] = []
+        new_lines: list[tuple[str, int]] = []
+        for line, item in chunk:
+            previous = known.get(item.external_id)
+            if previous is not None:
+                self._seen_before(line, item, *previous)
+                continue
+            known[item.external_id] = (item.content, line)
+            if item.content_hash in hashes:
+                self.report.duplicate_texts += 1
+            hashes.add(item.content_hash)
+            if self.dated and item.created_at is None:
+                self.report.without_date += 1
+            new_items.append(
+                (
+                    item.external_id,
+                    item.content,
+                    item.metadata_json(),
+                    item.created_at,
+                    item.content_hash,
+                    self.source,
+                )
+            )
+            new_lines.append((item.external_id, line))
+        self.conn.executemany(
+            "INSERT INTO items(external_id, content, metadata, created_at, content_hash, source)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            new_items,
+        )
+        self.conn.executemany("INSERT INTO temp.load_lines VALUES (?, ?)", new_lines)
+        self.report.added += len(new_items)
+
+    def _seen_before(self, line: int, item: Item, content: str, first_line: int | None) -> None:
+        if content == item.content:
+            self.report.already_present += 1
+            return
+        if first_line is not None:
+            reason = (
+                f"id {item.external_id!r} already used at line {first_line} with a different text"
+            )
+        else:
+            reason = f"id {item.external_id!r} is already in the store with a different text"
+            if self.positional_ids:
+                reason += (
+                    " (ids are file:line because input.id_field is not set; "
+                    "set it, or load an edited file into a fresh store)"
+                )
+        self.report.bad_rows.append(BadRow(self.report.file, line, reason, item.external_id))
+
+    def _known_ids(self, ids: list[str]) -> dict[str, tuple[str, int | None]]:
+        known: dict[str, tuple[str, int | None]] = {}
+        for start in range(0, len(ids), _SQL_VARS):
+            part = ids[start : start + _SQL_VARS]
+            marks = ",".join("?" * len(part))
+            rows = self.conn.execute(
+                "SELECT i.external_id, i.content, l.line FROM items AS i"
+                " LEFT JOIN temp.load_lines AS l ON l.external_id = i.external_id"
+                f" WHERE i.external_id IN ({marks})",
+                part,
+            )
+            for external_id, content, line in rows:
+                known[external_id] = (content, line)
+        return known
+
+    def _known_hashes(self, hashes: list[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(hashes), _SQL_VARS):
+            part = hashes[start : start + _SQL_VARS]
+            marks = ",".join("?" * len(part))
+            found.update(
+                row[0]
+                for row in self.conn.execute(
+                    f"SELECT DISTINCT content_hash FROM items WHERE content_hash IN ({marks})", part
+                )
+            )
+        return found
+
+
+def load_items(
+    conn: sqlite3.Connection,
+    params: InputParams,
+    *,
+    path: Path | str | None = None,
+    progress: bool = True,
+    chunk_size: int = _CHUNK,
+) -> LoadReport:
+    """Load ``path`` (default ``params.path``) into the items table, in one transaction.
+
+    Returns a :class:`LoadReport`. With ``params.on_bad_row == "fail"`` and any
+    bad row, raises :class:`BadRowsError` (listing them) and the store is
+    unchanged. A file that cannot be read at all raises :class:`InputError`.
+    A relative ``params.path`` is taken as is: pass ``params.resolve(...)``'s
+    result as ``path`` to resolve it against the project root.
+    """
+    source = path if path is not None else params.path
+    if source is None:
+        raise InputError("input.path is not set: name the file to load")
+    file = Path(source)
+    fmt = detect_format(file, params.format)
+    if not file.is_file():
+        raise InputError(f"{file}: input file not found")
+
+    report = LoadReport(file=str(file), format=fmt)
+    started = time.perf_counter()
+    records = read_records(
+        file,
+        fmt,
+        text_field=params.text_field,
+        encoding=params.encoding,
+        sqlite_table=params.sqlite_table,
+    )
+
+    def items() -> Iterator[tuple[int, Item]]:
+        for record in tqdm(
+            records, desc=f"loading {file.name}", unit=" rows", disable=not progress, mininterval=1
+        ):
+            report.read += 1
+            if record.fields is None:
+                report.bad_rows.append(BadRow(str(file), record.line, record.error or "unreadable"))
+                continue
+            try:
+                yield (
+                    record.line,
+                    make_item(record.fields, line=record.line, file_name=file.name, params=params),
+                )
+            except RowError as err:
+                report.bad_rows.append(BadRow(str(file), record.line, err.reason, err.item_id))
+
+    conn.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS load_lines"
+        " (external_id TEXT PRIMARY KEY, line INTEGER NOT NULL)"
+    )
+    conn.execute("DELETE FROM temp.load_lines")
+    loader = _Loader(
+        conn, report, positional_ids=not params.id_field, dated=bool(params.created_at_field)
+    )
+    try:
+        with transaction(conn):
+            for chunk in _chunks(items(), chunk_size):
+                loader.add_chunk(chunk)
+            if report.bad_rows and params.on_bad_row == "fail":
+                raise BadRowsError(report.bad_rows)
+    finally:
+        conn.execute("DELETE FROM temp.load_lines")
+    report.seconds = time.perf_counter() - started
+    _log_summary(report)
+    return report
+
+
+def _log_summary(report: LoadReport) -> None:
+    log.info(
+        "%s: read %d rows, added %d, already present %d, duplicate texts %d, bad %d (%.1f s)",
+        report.file,
+        report.read,
+        report.added,
+        report.already_present,
+        report.duplicate_texts,
+        report.bad,
+        report.seconds,
+    )
+    if report.bad_rows:
+        shown = "\n  ".join(str(row) for row in report.bad_rows[:5])
+        more = f"\n  ... and {report.bad - 5} more" if report.bad > 5 else ""
+        log.warning("%d bad row(s) skipped:\n  %s%s", report.bad, shown, more)
