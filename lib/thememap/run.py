@@ -114,12 +114,23 @@ def render_html(ipynb: Path, html: Path, *, show_code: bool) -> Path:
     return html
 
 
-def _failure_message(notebook: Path, err: Exception) -> str:
-    cell = getattr(err, "exec_count", None) or getattr(err, "cell_index", None)
+def _failure_message(notebook: Path, executed: Path, err: Exception) -> str:
+    """``NN_x.ipynb, cell K (first line): Error: message``; K counts cells of the source notebook."""
     ename = getattr(err, "ename", type(err).__name__)
     evalue = getattr(err, "evalue", str(err))
-    where = f"cell [{cell}]" if cell is not None else "a cell"
-    return f"{notebook.name}: {where} failed: {ename}: {evalue}"
+    exec_count = getattr(err, "exec_count", None)
+    if exec_count is None or not executed.exists():
+        return f"{notebook.name}: {ename}: {evalue}"
+    import nbformat
+
+    cells = nbformat.read(executed, as_version=4).cells
+    index = next((i for i, c in enumerate(cells) if c.get("execution_count") == exec_count), None)
+    if index is None:
+        return f"{notebook.name}, execution [{exec_count}]: {ename}: {evalue}"
+    added_by_papermill = {"injected-parameters", "papermill-error-cell-tag"}
+    injected = sum(1 for c in cells[:index] if added_by_papermill & set(c.metadata.get("tags", [])))
+    first_line = cells[index].source.strip().splitlines()[0] if cells[index].source.strip() else ""
+    return f"{notebook.name}, cell {index - injected + 1} ({first_line[:60]}): {ename}: {evalue}"
 
 
 def run_chain(
@@ -167,7 +178,7 @@ def run_chain(
                 progress_bar=False,
             )
         except Exception as err:  # papermill raises PapermillExecutionError and kernel errors
-            status, error = "failed", _failure_message(notebook, err)
+            status, error = "failed", _failure_message(notebook, out_ipynb, err)
         seconds = time.perf_counter() - t0
         html = None
         if out_ipynb.exists():
