@@ -80,6 +80,6 @@ def test_html_reports_open_offline_and_hide_code_by_default(notebooks, write_par
 
 def test_bad_params_stop_before_any_notebook_runs(notebooks, write_params, tmp_path):
     params = write_params({"store": "s.db", "embed": {"batch_size": -1}})
-    with pytest.raises(ParamsError, match="embed.batch_size"):
+    with pytest.raises(ParamsError, match=r"embed\.batch_size"):
         run_chain(params, run_id="t4", notebooks_dir=notebooks)
     assert not (tmp_path / "reports").exists()
