@@ -1,0 +1,92 @@
+"""The whole 04_export step in one call: reference JSON, Parquet, the map, a manifest."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from thememap.export.files import write_text_atomic
+from thememap.export.map import MapView, map_html, map_payload
+from thememap.export.parquet import write_manifest, write_parquet
+from thememap.export.reference import write_reference_json
+from thememap.export.source import ExportData, load_export_data
+from thememap.params import Params
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ExportResult:
+    """What :func:`export_run` wrote, and the data it read (for the notebook's tables)."""
+
+    out_dir: Path
+    data: ExportData
+    files: dict[str, Path] = field(default_factory=dict)
+    map_page: str | None = None
+    map_height: int = 680
+
+    @property
+    def map(self) -> MapView | None:
+        """The map for display in a notebook cell (None when the map is off)."""
+        return MapView(self.map_page, height=self.map_height) if self.map_page else None
+
+    def summary(self) -> list[dict[str, Any]]:
+        """One row per written file: name, path, size in KB."""
+        return [
+            {"file": name, "path": str(path), "kB": round(path.stat().st_size / 1024, 1)}
+            for name, path in sorted(self.files.items())
+        ]
+
+
+def export_run(
+    conn: sqlite3.Connection,
+    params: Params,
+    *,
+    run_id: str | None = None,
+    report_dir: Path | None = None,
+) -> ExportResult:
+    """Export the clusters of ``run_id`` (else the latest clustered run) as ``params.export`` says.
+
+    Every file is written atomically into ``params.export.out_dir``; with
+    ``report_dir`` the map page is also written there as ``map.html`` so that the
+    run's report folder stands alone.
+    """
+    options = params.export
+    out_dir = params.resolve(options.out_dir)
+    data = load_export_data(conn, run_id=run_id)
+    result = ExportResult(out_dir=out_dir, data=data, map_height=options.map_height)
+    if options.reference_json:
+        result.files.update(write_reference_json(conn, out_dir, run_id=data.run_id))
+    if options.parquet:
+        result.files.update(write_parquet(data, out_dir))
+    if options.map:
+        payload = map_payload(
+            data,
+            level=options.map_level,
+            text_chars=options.map_text_chars,
+            max_points=options.map_max_points,
+            label_zoom=tuple(options.map_label_zoom),
+            max_labels=options.map_max_labels,
+            seed=params.cluster.seed,
+        )
+        title = f"thememap · {data.run_id or 'map'}"
+        result.map_page = map_html(payload, title=title)
+        result.files["map.html"] = write_text_atomic(out_dir / "map.html", result.map_page)
+        if report_dir is not None:
+            write_text_atomic(Path(report_dir) / "map.html", result.map_page)
+    result.files["manifest.json"] = write_manifest(
+        out_dir,
+        result.files,
+        run_id=data.run_id,
+        extra={
+            "items": len(data.items),
+            "clusters_per_level": {
+                str(lv): int((data.clusters["level"] == lv).sum()) for lv in data.levels
+            },
+        },
+    )
+    log.info("exported %d items, %d clusters to %s", len(data.items), len(data.clusters), out_dir)
+    return result

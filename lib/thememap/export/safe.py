@@ -1,0 +1,56 @@
+"""Escaping for untrusted item text placed in HTML pages and inline scripts."""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from typing import Any
+
+# Inside <script>, "</script", "<!--" and "<script" change how the parser reads
+# the rest of the page; U+2028/9 end a line in older JS. Escaping every "<", ">"
+# and "&" (as JSON \u escapes) rules all of them out without changing the value.
+_SCRIPT_ESCAPES = {
+    "<": "\\u003c",
+    ">": "\\u003e",
+    "&": "\\u0026",
+    "\u2028": "\\u2028",
+    "\u2029": "\\u2029",
+}
+
+
+def _clean(value: Any) -> Any:
+    """NaN/inf are not JSON: they become null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+def json_for_script(value: Any) -> str:
+    """JSON that is safe to place between ``<script type="application/json">`` tags."""
+    text = json.dumps(_clean(value), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    for raw, escaped in _SCRIPT_ESCAPES.items():
+        text = text.replace(raw, escaped)
+    return text
+
+
+def esc(value: Any) -> str:
+    """HTML-escape any value for element text or a quoted attribute."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def srcdoc_iframe(document: str, *, height: int, title: str = "thememap") -> str:
+    """An ``<iframe srcdoc=...>`` holding a whole HTML document (escaped for the attribute).
+
+    The same markup works in JupyterLab and in an nbconvert HTML report opened
+    from disk: the document needs nothing from the notebook page (no require.js).
+    """
+    return (
+        f'<iframe title="{esc(title)}" srcdoc="{html.escape(document, quote=True)}" '
+        f'style="width:100%;height:{int(height)}px;border:1px solid #ddd;border-radius:4px" '
+        'sandbox="allow-scripts allow-popups allow-downloads"></iframe>'
+    )

@@ -1,0 +1,217 @@
+"""Read what the export needs from the store: items, the run's clusters, their cards.
+
+This is the one module that knows the cluster/card tables' layout. It reads
+columns by name (``PRAGMA table_info``), so a column that a later migration adds
+shows up in the Parquet export without changes here, and a column that is not
+there yet (say, cards before 03_describe ran) is simply empty.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from thememap.errors import StoreError
+
+log = logging.getLogger(__name__)
+
+LEVEL_COLUMNS = {1: "embedding_cluster_l1", 2: "embedding_cluster_l2", 3: "embedding_cluster_l3"}
+# membership columns that may hold a per-item score (first found wins)
+_SCORE_COLUMNS = ("outlier_score", "score", "probability", "distance")
+# card columns: where each card field may live (first found wins)
+CARD_FIELDS: dict[str, tuple[str, ...]] = {
+    "title": ("llm_pattern_name", "pattern_name", "title", "label"),
+    "summary": ("llm_description", "description", "summary"),
+    "category": ("llm_category", "category"),
+    "strength": ("strength_score", "strength"),
+    "keywords": ("keywords", "key_phrases", "keyphrases"),
+    "representatives": ("representatives", "representative_ids", "samples"),
+}
+
+
+@dataclass
+class ExportData:
+    """Items and clusters of one run, as DataFrames (one row per item / cluster).
+
+    ``items`` has ``id, external_id, content, metadata, created_at, x, y``, the
+    reference columns ``embedding_cluster_l1..l3`` as stored, ``cluster_id_l1..l3``
+    (the ``clusters.id`` of the item's cluster at each level, or NA) and, when the
+    store keeps them, ``score_l1..l3``. ``clusters`` has every column of the
+    clusters table (plus a joined card table) and ``x, y``: the 2D position of the
+    cluster's label on the map.
+    """
+
+    run_id: str | None
+    items: pd.DataFrame
+    clusters: pd.DataFrame
+    levels: list[int]
+
+
+def table_columns(conn: sqlite3.Connection, table: str) -> list[str]:
+    """Column names of ``table`` (empty when there is no such table or view)."""
+    return [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
+
+
+def cluster_run_id(conn: sqlite3.Connection, run_id: str | None = None) -> str | None:
+    """The run whose clusters are exported: ``run_id`` if it has clusters, else the latest that has."""
+    columns = table_columns(conn, "clusters")
+    if not columns:
+        raise StoreError("the store has no clusters table yet: run 02_cluster first")
+    if "run_id" not in columns:
+        return None
+    if (
+        run_id
+        and conn.execute("SELECT 1 FROM clusters WHERE run_id = ? LIMIT 1", (run_id,)).fetchone()
+    ):
+        return run_id
+    row = conn.execute(
+        "SELECT c.run_id FROM clusters AS c LEFT JOIN runs AS r ON r.id = c.run_id"
+        " GROUP BY c.run_id ORDER BY MAX(r.started_at) DESC, MAX(c.id) DESC LIMIT 1"
+    ).fetchone()
+    if row is None:
+        raise StoreError("the store has no clusters yet: run 02_cluster first")
+    return str(row[0])
+
+
+def _json_list(value: Any) -> list[Any]:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return []
+    if isinstance(value, list):
+        return value
+    if isinstance(value, (bytes, str)):
+        try:
+            parsed = json.loads(value)
+        except (ValueError, TypeError):
+            return [value] if isinstance(value, str) and value else []
+        return parsed if isinstance(parsed, list) else [parsed]
+    return [value]
+
+
+def _read_clusters(conn: sqlite3.Connection, run_id: str | None) -> pd.DataFrame:
+    where, args = ("WHERE run_id = ?", (run_id,)) if run_id is not None else ("", ())
+    clusters = pd.read_sql_query(
+        f"SELECT * FROM clusters {where} ORDER BY level, comment_count DESC, id", conn, params=args
+    )
+    # a card table (03_describe), when there is one, joins by cluster id
+    for table in ("cards", "cluster_cards"):
+        card_columns = table_columns(conn, table)
+        if "cluster_id" in card_columns:
+            cards = pd.read_sql_query(f"SELECT * FROM {table}", conn)
+            extra = [c for c in cards.columns if c == "cluster_id" or c not in clusters.columns]
+            clusters = clusters.merge(
+                cards[extra], how="left", left_on="id", right_on="cluster_id"
+            ).drop(columns="cluster_id")
+            break
+    for column in ("keywords", "key_phrases", "representatives", "representative_ids"):
+        if column in clusters.columns:
+            clusters[column] = clusters[column].map(_json_list)
+    return clusters
+
+
+def _item_cluster_ids(
+    conn: sqlite3.Connection, items: pd.DataFrame, clusters: pd.DataFrame, levels: list[int]
+) -> None:
+    """Add ``cluster_id_lN`` (and ``score_lN``) to ``items``, in place."""
+    member_columns = table_columns(conn, "memberships")
+    if {"item_id", "cluster_id"} <= set(member_columns) and len(clusters):
+        score = next((c for c in _SCORE_COLUMNS if c in member_columns), None)
+        members = pd.read_sql_query(
+            "SELECT item_id, cluster_id"
+            + (f", {score} AS score" if score else "")
+            + " FROM memberships",
+            conn,
+        )
+        members = members.merge(
+            clusters[["id", "level"]], left_on="cluster_id", right_on="id", how="inner"
+        )
+        for level in levels:
+            part = members[members["level"] == level].drop_duplicates("item_id")
+            mapping = part.set_index("item_id")
+            items[f"cluster_id_l{level}"] = items["id"].map(mapping["cluster_id"]).astype("Int64")
+            if score:
+                items[f"score_l{level}"] = items["id"].map(mapping["score"]).astype("Float64")
+        return
+    # no memberships table: the reference columns hold either clusters.id or the
+    # label number of a cluster named "L<level>_<label>" (the reference's convention)
+    for level in levels:
+        raw = items[LEVEL_COLUMNS[level]]
+        at_level = clusters[clusters["level"] == level]
+        by_id = set(at_level["id"].tolist())
+        by_name = {name: cid for name, cid in zip(at_level["name"], at_level["id"], strict=True)}
+        values = raw.dropna().astype(int)
+        if len(values) and values.isin(by_id).all():
+            items[f"cluster_id_l{level}"] = raw.astype("Int64")
+        else:
+            items[f"cluster_id_l{level}"] = raw.map(
+                lambda v, lv=level, names=by_name: (
+                    names.get(f"L{lv}_{int(v)}") if pd.notna(v) else None
+                )
+            ).astype("Int64")
+
+
+def _label_positions(items: pd.DataFrame, clusters: pd.DataFrame, levels: list[int]) -> None:
+    """2D label position per cluster: the member nearest the members' median (inside the cluster)."""
+    xs = np.full(len(clusters), np.nan)
+    ys = np.full(len(clusters), np.nan)
+    index = {cid: i for i, cid in enumerate(clusters["id"].tolist())}
+    coords = items[["x", "y"]].to_numpy(dtype=float)
+    for level in levels:
+        column = items[f"cluster_id_l{level}"]
+        valid = column.notna().to_numpy() & np.isfinite(coords).all(axis=1)
+        if not valid.any():
+            continue
+        ids = column[valid].astype(int).to_numpy()
+        pts = coords[valid]
+        order = np.argsort(ids, kind="stable")
+        ids, pts = ids[order], pts[order]
+        bounds = np.flatnonzero(np.diff(ids)) + 1
+        for group_ids, group in zip(np.split(ids, bounds), np.split(pts, bounds), strict=True):
+            row = index.get(int(group_ids[0]))
+            if row is None:
+                continue
+            median = np.median(group, axis=0)
+            nearest = group[np.argmin(((group - median) ** 2).sum(axis=1))]
+            xs[row], ys[row] = nearest
+    clusters["x"] = xs
+    clusters["y"] = ys
+
+
+def load_export_data(conn: sqlite3.Connection, *, run_id: str | None = None) -> ExportData:
+    """Items and the clusters of ``run_id`` (or of the latest clustered run) from the store."""
+    run = cluster_run_id(conn, run_id)
+    if run_id and run != run_id:
+        log.info("run %s has no clusters of its own; exporting those of run %s", run_id, run)
+    clusters = _read_clusters(conn, run)
+    items = pd.read_sql_query(
+        "SELECT id, external_id, content, metadata, created_at, umap_x AS x, umap_y AS y, "
+        + ", ".join(LEVEL_COLUMNS.values())
+        + " FROM items ORDER BY id",
+        conn,
+    )
+    for column in LEVEL_COLUMNS.values():
+        items[column] = items[column].astype("Int64")
+    levels = sorted(int(v) for v in clusters["level"].unique()) if len(clusters) else [1, 2, 3]
+    levels = [lv for lv in levels if lv in LEVEL_COLUMNS]
+    _item_cluster_ids(conn, items, clusters, levels)
+    _label_positions(items, clusters, levels)
+    return ExportData(run_id=run, items=items, clusters=clusters, levels=levels)
+
+
+def card_value(row: pd.Series | dict[str, Any], field: str) -> Any:
+    """A card field of one cluster row, from whichever column holds it (None if none)."""
+    for column in CARD_FIELDS[field]:
+        value = row.get(column)
+        if value is None:
+            continue
+        if isinstance(value, float) and np.isnan(value):
+            continue
+        if isinstance(value, list) and not value:
+            continue
+        return value
+    return None

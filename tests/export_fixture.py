@@ -1,0 +1,134 @@
+"""A store with a stand-in cluster hierarchy, 2D layout and cards, for the export tests.
+
+It uses the real store (``open_store``: migrations applied) and fills the
+cluster tables with the layout 02_cluster / 03_describe use (clusters with
+run_id, level, name "L<level>_<label>", parent_id, comment_count, centroid,
+coherence, representatives and the reference's llm_* fields; memberships with
+a score; items.embedding_cluster_l1..l3 and umap_x/umap_y). Where those
+tables do not exist yet, it creates them as the issues describe them.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+from thememap.store import open_store, transaction
+
+HOSTILE_TEXT = "<script>alert(1)</script>"
+TRICKY_TEXTS = (
+    HOSTILE_TEXT,
+    "ends the data early </script><!-- and <img src=x onerror=alert(2)> & \u2028 line sep",
+    '" onmouseover="alert(3)" \' @@DATA@@',
+)
+CATEGORIES = ("bug", "feature_request", "question", "feedback")
+_WORDS = [
+    "network proxy server dns firewall packet router vpn socket http",
+    "game puzzle strategy arcade chess board level player score dungeon",
+    "audio sound mixer synth midi codec player music volume jack",
+    "font typeface glyph truetype opentype serif unicode ligature kerning hinting",
+    "math algebra matrix solver plot symbolic integral equation numeric statistics",
+]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS clusters (
+    id INTEGER PRIMARY KEY, run_id TEXT, cluster_type TEXT DEFAULT 'embedding', level INTEGER NOT NULL,
+    name TEXT NOT NULL, parent_id INTEGER REFERENCES clusters(id), comment_count INTEGER NOT NULL,
+    centroid BLOB, coherence REAL, representatives TEXT, keywords TEXT,
+    llm_description TEXT, llm_pattern_name TEXT, llm_category TEXT, strength_score INTEGER
+);
+CREATE TABLE IF NOT EXISTS memberships (
+    item_id INTEGER NOT NULL, cluster_id INTEGER NOT NULL, level INTEGER NOT NULL, score REAL,
+    PRIMARY KEY (item_id, level)
+);
+"""
+
+
+def make_export_store(
+    path: Path,
+    *,
+    n: int = 600,
+    seed: int = 0,
+    run_id: str = "fixture-run",
+    dates: bool = True,
+    memberships: bool = True,
+    tricky: bool = True,
+) -> sqlite3.Connection:
+    """A store at ``path`` with ``n`` items in 5 x 3 x 2 nested clusters; returns the connection."""
+    rng = np.random.default_rng(seed)
+    conn = open_store(path)
+    for statement in _SCHEMA.strip().split(";\n"):
+        if statement.strip():
+            conn.execute(statement)
+    conn.execute(
+        "INSERT OR IGNORE INTO runs(id, params, versions) VALUES (?, '{}', ?)",
+        (run_id, json.dumps({"thememap": "0.1.0", "numpy": np.__version__})),
+    )
+    # 5 top themes on a circle, 3 sub-themes each, 2 fine ones each: blobs in 2D
+    tree = [(a, b, c) for a in range(5) for b in range(3) for c in range(2)]
+    centres = {}
+    for a, b, c in tree:
+        base = np.array([np.cos(a * 1.257), np.sin(a * 1.257)]) * 12
+        sub = np.array([np.cos(b * 2.1), np.sin(b * 2.1)]) * 3.5
+        fine = np.array([np.cos(c * 3.1), np.sin(c * 3.1)]) * 1.1
+        centres[(a, b, c)] = base + sub + fine
+    leaf = rng.integers(0, len(tree), size=n)
+    leaf[: len(TRICKY_TEXTS)] = 0
+    start = np.datetime64("2023-01-01")
+    rows = []
+    for i in range(n):
+        a, b, c = tree[leaf[i]]
+        x, y = centres[(a, b, c)] + rng.normal(scale=0.35, size=2)
+        words = _WORDS[a].split()
+        text = f"item {i}: " + " ".join(rng.choice(words, size=8)) + f" sub{b} fine{c}"
+        if tricky and i < len(TRICKY_TEXTS):
+            text = TRICKY_TEXTS[i]
+        # theme 0 grows over time, theme 1 fades
+        skew = rng.random() ** (0.4 if a == 0 else 2.5 if a == 1 else 1.0)
+        created = str(start + int(skew * 700)) if dates and i % 50 != 7 else None
+        meta = json.dumps({"source": "fixture", "topic": a}) if i % 97 != 5 else "not json {"
+        rows.append((i + 1, f"ext-{i}", text, meta, created, f"h{i}", float(x), float(y), a, b, c))
+    with transaction(conn):
+        conn.executemany(
+            "INSERT INTO items(id, external_id, content, metadata, created_at, content_hash,"
+            " umap_x, umap_y) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [r[:8] for r in rows],
+        )
+        ids: dict[tuple[int, ...], int] = {}
+        label_of: dict[tuple[int, ...], int] = {}
+        for level, key_len in ((1, 1), (2, 2), (3, 3)):
+            keys = sorted({tuple(int(v) for v in r[8 : 8 + key_len]) for r in rows})
+            for label, key in enumerate(keys):
+                label_of[key] = label
+                members = [r for r in rows if tuple(r[8 : 8 + key_len]) == key]
+                a = key[0]
+                cur = conn.execute(
+                    "INSERT INTO clusters(run_id, level, name, parent_id, comment_count, centroid,"
+                    " coherence, representatives, keywords, llm_description, llm_pattern_name,"
+                    " llm_category, strength_score) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        run_id, level, f"L{level}_{label}", ids.get(key[:-1]), len(members),
+                        np.zeros(4, dtype=np.float32).tobytes(), 0.5 + 0.1 * a,
+                        json.dumps([m[0] for m in members[:3]]),
+                        json.dumps([*_WORDS[a].split()[:4], f"sub{key[-1]}"]),
+                        f"Items about {_WORDS[a].split()[0]} (level {level}, {key}).",
+                        f"{_WORDS[a].split()[0].title()} theme {'.'.join(map(str, key))}",
+                        CATEGORIES[a % len(CATEGORIES)], 3 + a,
+                    ),
+                )  # fmt: skip
+                ids[key] = int(cur.lastrowid or 0)
+        for r in rows:
+            keys = [r[8:9], r[8:10], r[8:11]]
+            conn.execute(
+                "UPDATE items SET embedding_cluster_l1 = ?, embedding_cluster_l2 = ?,"
+                " embedding_cluster_l3 = ? WHERE id = ?",
+                (*(label_of[tuple(k)] for k in keys), r[0]),
+            )
+            if memberships:
+                conn.executemany(
+                    "INSERT INTO memberships(item_id, cluster_id, level, score) VALUES (?,?,?,?)",
+                    [(r[0], ids[tuple(k)], lv, 0.1 * lv) for lv, k in enumerate(keys, 1)],
+                )
+    return conn
