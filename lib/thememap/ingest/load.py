@@ -264,6 +264,8 @@ def load_items(
         with transaction(conn):
             for chunk in _chunks(items(), chunk_size):
                 loader.add_chunk(chunk)
+            # id conflicts are found a chunk after the reader's own errors: report in file order
+            report.bad_rows.sort(key=lambda row: row.line)
             if report.bad_rows and params.on_bad_row == "fail":
                 raise BadRowsError(report.bad_rows)
     finally:

@@ -169,9 +169,9 @@ def read_jsonl(path: Path, *, encoding: str = "utf-8") -> Iterator[Record]:
                 yield Record(number, None, _undecodable([number], encoding))
                 continue
             try:
-                value = json.loads(line)
+                value = json.loads(line.rstrip("\r\n"))
             except json.JSONDecodeError as err:
-                yield Record(number, None, f"broken JSON: {err.msg} at column {err.colno}")
+                yield Record(number, None, f"broken JSON: {err.msg} (column {err.colno})")
                 continue
             if not isinstance(value, dict):
                 kind = type(value).__name__

@@ -102,6 +102,8 @@ def make_item(fields: dict[str, Any], *, line: int, file_name: str, params: Inpu
         kind = type(raw).__name__
         raise RowError(f"text field {params.text_field!r} is a {kind}, not text", external_id)
     content = str(raw)
+    if not content:
+        raise RowError(f"empty text field {params.text_field!r}", external_id)
     if not content.strip():
         raise RowError(f"empty text field {params.text_field!r} (only whitespace)", external_id)
     size = len(content.encode("utf-8"))
