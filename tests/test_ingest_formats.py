@@ -11,7 +11,6 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from thememap.errors import InputError
 from thememap.ingest import load_items
 from thememap.ingest.prepare import prepare_text, text_hash
@@ -123,7 +122,7 @@ def test_text_one_item_per_line_ids_are_file_and_line(
 
 def test_text_gz(tmp_path: Path, conn: sqlite3.Connection) -> None:
     path = tmp_path / "notes.txt.gz"
-    path.write_bytes(gzip.compress("one\ntwo\n".encode()))
+    path.write_bytes(gzip.compress(b"one\ntwo\n"))
     assert load_items(conn, InputParams(), path=path, progress=False).added == 2
     assert items(conn)[1]["external_id"] == "notes.txt.gz:2"
 
