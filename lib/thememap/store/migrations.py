@@ -82,6 +82,58 @@ MIGRATIONS: list[tuple[str, str]] = [
          AND e.model_id = (SELECT value FROM store_meta WHERE key = 'active_embedding_model');
         """,
     ),
+    (
+        "003_clusters",
+        f"""
+        -- one row per cluster of a clustering run (02_cluster); level 1 = coarsest
+        CREATE TABLE clusters (
+            id                 INTEGER PRIMARY KEY,
+            run_id             TEXT NOT NULL,
+            cluster_type       TEXT NOT NULL DEFAULT 'embedding',
+            level              INTEGER NOT NULL,
+            name               TEXT NOT NULL,
+            parent_id          INTEGER REFERENCES clusters(id) ON DELETE CASCADE,
+            comment_count      INTEGER NOT NULL,
+            centroid           BLOB,
+            coherence          REAL,
+            stability          REAL,
+            representatives    TEXT NOT NULL DEFAULT '[]',
+            keywords           TEXT NOT NULL DEFAULT '[]',
+            x                  REAL,
+            y                  REAL,
+            llm_description    TEXT,
+            llm_pattern_name   TEXT,
+            llm_category       TEXT,
+            strength_score     INTEGER,
+            created_at         TEXT NOT NULL DEFAULT ({_NOW}),
+            UNIQUE (run_id, cluster_type, level, name)
+        );
+        CREATE INDEX clusters_run_level ON clusters(run_id, cluster_type, level);
+        CREATE INDEX clusters_parent ON clusters(parent_id);
+
+        -- every item's cluster at every level of a run; cluster_id NULL = left unplaced
+        CREATE TABLE memberships (
+            run_id             TEXT NOT NULL,
+            item_id            INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+            level              INTEGER NOT NULL,
+            cluster_id         INTEGER REFERENCES clusters(id) ON DELETE CASCADE,
+            strength           REAL,
+            outlier_score      REAL,
+            placed_from_noise  INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (run_id, item_id, level)
+        ) WITHOUT ROWID;
+        CREATE INDEX memberships_cluster ON memberships(cluster_id);
+
+        -- every item's 2D map position of a run (items.umap_x/umap_y hold the latest run's)
+        CREATE TABLE layouts (
+            run_id             TEXT NOT NULL,
+            item_id            INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+            x                  REAL NOT NULL,
+            y                  REAL NOT NULL,
+            PRIMARY KEY (run_id, item_id)
+        ) WITHOUT ROWID;
+        """,
+    ),
 ]
 
 
