@@ -83,8 +83,9 @@ def make_export_store(
         x, y = centres[(a, b, c)] + rng.normal(scale=0.35, size=2)
         words = _WORDS[a].split()
         text = f"item {i}: " + " ".join(rng.choice(words, size=8)) + f" sub{b} fine{c}"
-        if tricky and i < len(TRICKY_TEXTS):
+        if tricky and i < len(TRICKY_TEXTS):  # apart from the rest, so a test can hover them
             text = TRICKY_TEXTS[i]
+            x, y = 17.0 + 1.5 * i, 4.0
         # theme 0 grows over time, theme 1 fades
         skew = rng.random() ** (0.4 if a == 0 else 2.5 if a == 1 else 1.0)
         created = str(start + int(skew * 700)) if dates and i % 50 != 7 else None

@@ -119,6 +119,7 @@ def _item_cluster_ids(
 ) -> None:
     """Add ``cluster_id_lN`` (and ``score_lN``) to ``items``, in place."""
     member_columns = table_columns(conn, "memberships")
+    score: str | None = None
     if {"item_id", "cluster_id"} <= set(member_columns) and len(clusters):
         score = next((c for c in _SCORE_COLUMNS if c in member_columns), None)
         members = pd.read_sql_query(
@@ -130,6 +131,9 @@ def _item_cluster_ids(
         members = members.merge(
             clusters[["id", "level"]], left_on="cluster_id", right_on="id", how="inner"
         )
+    else:
+        members = pd.DataFrame()
+    if len(members):  # memberships of this run's clusters are the authority when present
         for level in levels:
             part = members[members["level"] == level].drop_duplicates("item_id")
             mapping = part.set_index("item_id")
@@ -137,22 +141,20 @@ def _item_cluster_ids(
             if score:
                 items[f"score_l{level}"] = items["id"].map(mapping["score"]).astype("Float64")
         return
-    # no memberships table: the reference columns hold either clusters.id or the
-    # label number of a cluster named "L<level>_<label>" (the reference's convention)
+    # no memberships table: the reference columns hold the label number of a cluster
+    # named "L<level>_<label>" (the reference's convention) or else its clusters.id
     for level in levels:
         raw = items[LEVEL_COLUMNS[level]]
         at_level = clusters[clusters["level"] == level]
-        by_id = set(at_level["id"].tolist())
         by_name = {name: cid for name, cid in zip(at_level["name"], at_level["id"], strict=True)}
-        values = raw.dropna().astype(int)
-        if len(values) and values.isin(by_id).all():
-            items[f"cluster_id_l{level}"] = raw.astype("Int64")
+        via_name = raw.map(
+            lambda v, lv=level, names=by_name: names.get(f"L{lv}_{int(v)}") if pd.notna(v) else None
+        )
+        if via_name.notna().sum() == raw.notna().sum():
+            items[f"cluster_id_l{level}"] = via_name.astype("Int64")
         else:
-            items[f"cluster_id_l{level}"] = raw.map(
-                lambda v, lv=level, names=by_name: (
-                    names.get(f"L{lv}_{int(v)}") if pd.notna(v) else None
-                )
-            ).astype("Int64")
+            known = raw.where(raw.isin(set(at_level["id"].tolist())))
+            items[f"cluster_id_l{level}"] = known.astype("Int64")
 
 
 def _label_positions(items: pd.DataFrame, clusters: pd.DataFrame, levels: list[int]) -> None:

@@ -1,0 +1,187 @@
+"""The map and the report in real headless Chromium with the network cut off."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browser import artifact, coloured_pixels, needs_chromium, offline_browser, pixels_near
+from export_fixture import HOSTILE_TEXT, make_export_store
+from thememap.export import MapView, load_export_data, map_payload, write_map, write_run_index
+
+pytestmark = [pytest.mark.browser, needs_chromium]
+
+# page coordinates of item i, from plotly's current axes
+POINT_XY = """(i) => { const gd = thememapMap.gd, fl = gd._fullLayout, s = fl._size;
+  const xr = fl.xaxis.range, yr = fl.yaxis.range, r = gd.getBoundingClientRect();
+  const D = JSON.parse(document.getElementById('tm-data').textContent);
+  return [r.left + s.l + (D.items.x[i] - xr[0]) / (xr[1] - xr[0]) * s.w,
+          r.top + s.t + (1 - (D.items.y[i] - yr[0]) / (yr[1] - yr[0])) * s.h]; }"""
+HOVER_TEXT = "() => (document.querySelector('.hoverlayer') || {}).textContent || ''"
+
+
+@pytest.fixture(scope="module")
+def map_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("map")
+    conn = make_export_store(folder / "store.db", n=800)
+    path = write_map(map_payload(load_export_data(conn)), folder / "map.html")
+    conn.close()
+    return path
+
+
+def _open(page: Any, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector('body[data-ready="1"]', timeout=60_000)
+
+
+def _hover(page: Any, index: int) -> str:
+    x, y = page.evaluate(POINT_XY, index)
+    page.mouse.move(x + 4, y + 4)
+    page.mouse.move(x, y)
+    page.wait_for_function(f"({HOVER_TEXT})().length > 0", timeout=5_000)
+    return str(page.evaluate(HOVER_TEXT))
+
+
+def test_map_shows_points_hover_search_and_cards_offline(map_file: Path) -> None:
+    with offline_browser() as session:
+        page = session.page
+        _open(page, map_file.as_uri())
+        shot = page.locator("#tm-plot").screenshot(path=artifact("map_points.png"))
+        assert coloured_pixels(shot) > 2_000, "the WebGL canvas shows no points"
+
+        # hover: the item's own text, the hostile one shown as text
+        assert HOSTILE_TEXT in _hover(page, 0)
+        assert "ends the data early </script><!-- and <img src=x" in _hover(page, 1)
+        page.screenshot(path=artifact("map_hover.png"))
+
+        # search highlights the matching items in the highlight colour
+        before = pixels_near(page.locator("#tm-plot").screenshot(), (255, 212, 0))
+        page.fill("#tm-search", "alert")
+        page.wait_for_function("document.body.dataset.matches === '3'", timeout=5_000)
+        assert page.inner_text("#tm-count") == "3 matches"
+        after = page.locator("#tm-plot").screenshot(path=artifact("map_search.png"))
+        assert pixels_near(after, (255, 212, 0)) > before + 20
+
+        # clicking a cluster name opens its card
+        label = page.locator(".tm-label").first
+        title = label.inner_text()
+        label.click()
+        card = page.locator("#tm-card")
+        card.wait_for(state="visible")
+        assert card.locator("h2").inner_text() == title
+        text = card.inner_text()
+        assert "items" in text and "strength" in text and "KEY PHRASES" in text.upper()
+        assert card.locator(".tm-chip").count() >= 3
+        assert card.locator(".tm-samples li").count() >= 1
+        page.screenshot(path=artifact("map_card.png"))
+
+        # the category filter hides items of other categories
+        page.select_option("#tm-category", "bug")
+        page.fill("#tm-search", "")
+        page.wait_for_function("!document.querySelector('#tm-count').textContent.includes('800')")
+        shown = int(page.inner_text("#tm-count").split()[0].replace(",", ""))
+        assert 0 < shown < 800
+
+        assert session.dialogs == [], "item text ran as code"
+        assert session.remote_requests() == [], "the map tried to reach the network"
+        assert session.errors == []
+
+
+def test_labels_follow_zoom_and_never_overlap(map_file: Path) -> None:
+    with offline_browser() as session:
+        page = session.page
+        _open(page, map_file.as_uri())
+        home = page.evaluate(
+            "() => { const fl = thememapMap.gd._fullLayout; return [fl.xaxis.range, fl.yaxis.range]; }"
+        )
+        levels = []
+        for factor in (1, 4, 12):
+            # zoom in on the map's centre-right (where the fixture has themes) by `factor`
+            (x0, x1), (y0, y1) = home
+            cx, cy = x0 + (x1 - x0) * 0.72, (y0 + y1) / 2
+            hx, hy = (x1 - x0) / 2 / factor, (y1 - y0) / 2 / factor
+            page.evaluate(
+                "(r) => Plotly.relayout(thememapMap.gd, {'xaxis.range': r[0], 'yaxis.range': r[1]})",
+                [[cx - hx, cx + hx], [cy - hy, cy + hy]],
+            )
+            page.wait_for_timeout(300)
+            levels.append(page.eval_on_selector("#tm-labels", "e => e.dataset.level"))
+            boxes = page.eval_on_selector_all(
+                ".tm-label",
+                "els => els.map(e => { const r = e.getBoundingClientRect();"
+                " return [r.left, r.top, r.right, r.bottom]; })",
+            )
+            assert boxes, f"no labels at zoom {factor}"
+            for i, a in enumerate(boxes):
+                for b in boxes[i + 1 :]:
+                    overlap = a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+                    assert not overlap, (factor, a, b)
+            page.screenshot(path=artifact(f"map_zoom_{factor}.png"))
+        assert levels == ["1", "2", "3"]
+        assert session.remote_requests() == []
+
+
+def test_report_notebook_html_shows_the_map_offline(tmp_path: Path) -> None:
+    import nbformat
+    from thememap.run import render_html
+
+    conn = make_export_store(tmp_path / "store.db", n=500)
+    view = MapView(
+        __import__("thememap.export", fromlist=["map_html"]).map_html(
+            map_payload(load_export_data(conn))
+        ),
+        height=600,
+    )
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("result.map")
+    cell.outputs = [
+        nbformat.v4.new_output(
+            "display_data", data={"text/html": view._repr_html_(), "text/plain": "<map>"}
+        )
+    ]
+    nb.cells = [nbformat.v4.new_markdown_cell("# 04 export"), cell]
+    ipynb = tmp_path / "04_export.ipynb"
+    nbformat.write(nb, ipynb)
+    html = render_html(ipynb, tmp_path / "04_export.html", show_code=False)
+
+    with offline_browser() as session:
+        page = session.page
+        page.goto(html.as_uri())
+        frame = page.frame_locator("iframe").first
+        frame.locator('body[data-ready="1"]').wait_for(timeout=60_000)
+        shot = page.locator("iframe").first.screenshot(path=artifact("report_map.png"))
+        assert coloured_pixels(shot) > 1_500
+        inner = next(f for f in page.frames if f != page.main_frame)
+        x, y = inner.evaluate(POINT_XY, 0)
+        box = page.locator("iframe").first.bounding_box()
+        assert box is not None
+        page.mouse.move(box["x"] + x + 4, box["y"] + y + 4)
+        page.mouse.move(box["x"] + x, box["y"] + y)
+        inner.wait_for_function(f"({HOVER_TEXT})().length > 0", timeout=5_000)
+        assert HOSTILE_TEXT in inner.evaluate(HOVER_TEXT)
+        assert session.dialogs == []
+        assert session.remote_requests() == []
+
+
+def test_run_index_opens_offline(tmp_path: Path) -> None:
+    conn = make_export_store(tmp_path / "store.db", n=100)
+    run_dir = tmp_path / "reports" / "fixture-run"
+    run_dir.mkdir(parents=True)
+    (run_dir / "01_embed.html").write_text("<p>nb</p>")
+    index = write_run_index(
+        run_dir,
+        conn=conn,
+        run_id="fixture-run",
+        notebooks=[{"name": "01_embed", "html": "01_embed.html", "seconds": 1.5, "status": "ok"}],
+        params={"note": HOSTILE_TEXT},
+    )
+    with offline_browser() as session:
+        page = session.page
+        page.goto(index.as_uri())
+        assert HOSTILE_TEXT in page.inner_text("pre")
+        assert "clusters, level 2" in page.inner_text(".cards")
+        page.screenshot(path=artifact("run_index.png"), full_page=True)
+        page.click("text=01_embed")
+        page.wait_for_url("**/01_embed.html")
+        assert session.dialogs == [] and session.remote_requests() == []
