@@ -1,11 +1,12 @@
 """A store with a stand-in cluster hierarchy, 2D layout and cards, for the export tests.
 
-It uses the real store (``open_store``: migrations applied) and fills the
-cluster tables with the layout 02_cluster / 03_describe use (clusters with
-run_id, level, name "L<level>_<label>", parent_id, comment_count, centroid,
-coherence, representatives and the reference's llm_* fields; memberships with
-a score; items.embedding_cluster_l1..l3 and umap_x/umap_y). Where those
-tables do not exist yet, it creates them as the issues describe them.
+It uses the real store (``open_store``: migrations applied, 003_clusters
+included) and fills it as 02_cluster / 03_describe do: clusters with run_id,
+level, name "L<level>_<label>", parent_id, comment_count, centroid, coherence,
+representatives (item ids), keywords and the reference's llm_* card fields;
+memberships with strength and outlier score; layouts; and the reference's
+items.embedding_cluster_l1..l3 (label numbers) and umap_x/umap_y. With
+``label_xy=False`` the clusters' x/y (label anchors) are left empty.
 """
 
 from __future__ import annotations
@@ -32,19 +33,6 @@ _WORDS = [
     "math algebra matrix solver plot symbolic integral equation numeric statistics",
 ]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS clusters (
-    id INTEGER PRIMARY KEY, run_id TEXT, cluster_type TEXT DEFAULT 'embedding', level INTEGER NOT NULL,
-    name TEXT NOT NULL, parent_id INTEGER REFERENCES clusters(id), comment_count INTEGER NOT NULL,
-    centroid BLOB, coherence REAL, representatives TEXT, keywords TEXT,
-    llm_description TEXT, llm_pattern_name TEXT, llm_category TEXT, strength_score INTEGER
-);
-CREATE TABLE IF NOT EXISTS memberships (
-    item_id INTEGER NOT NULL, cluster_id INTEGER NOT NULL, level INTEGER NOT NULL, score REAL,
-    PRIMARY KEY (item_id, level)
-);
-"""
-
 
 def make_export_store(
     path: Path,
@@ -55,13 +43,11 @@ def make_export_store(
     dates: bool = True,
     memberships: bool = True,
     tricky: bool = True,
+    label_xy: bool = True,
 ) -> sqlite3.Connection:
     """A store at ``path`` with ``n`` items in 5 x 3 x 2 nested clusters; returns the connection."""
     rng = np.random.default_rng(seed)
-    conn = open_store(path)
-    for statement in _SCHEMA.strip().split(";\n"):
-        if statement.strip():
-            conn.execute(statement)
+    conn = open_store(path)  # migrations create the clusters / memberships / layouts tables
     conn.execute(
         "INSERT OR IGNORE INTO runs(id, params, versions) VALUES (?, '{}', ?)",
         (run_id, json.dumps({"thememap": "0.1.0", "numpy": np.__version__})),
@@ -105,15 +91,19 @@ def make_export_store(
                 label_of[key] = label
                 members = [r for r in rows if tuple(r[8 : 8 + key_len]) == key]
                 a = key[0]
+                xy = np.median([m[6:8] for m in members], axis=0) if label_xy else (None, None)
                 cur = conn.execute(
                     "INSERT INTO clusters(run_id, level, name, parent_id, comment_count, centroid,"
-                    " coherence, representatives, keywords, llm_description, llm_pattern_name,"
-                    " llm_category, strength_score) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    " coherence, stability, representatives, keywords, x, y, llm_description,"
+                    " llm_pattern_name, llm_category, strength_score)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         run_id, level, f"L{level}_{label}", ids.get(key[:-1]), len(members),
-                        np.zeros(4, dtype=np.float32).tobytes(), 0.5 + 0.1 * a,
+                        np.zeros(4, dtype=np.float32).tobytes(), 0.5 + 0.1 * a, 0.9,
                         json.dumps([m[0] for m in members[:3]]),
                         json.dumps([*_WORDS[a].split()[:4], f"sub{key[-1]}"]),
+                        None if xy[0] is None else float(xy[0]),
+                        None if xy[1] is None else float(xy[1]),
                         f"Items about {_WORDS[a].split()[0]} (level {level}, {key}).",
                         f"{_WORDS[a].split()[0].title()} theme {'.'.join(map(str, key))}",
                         CATEGORIES[a % len(CATEGORIES)], 3 + a,
@@ -127,9 +117,17 @@ def make_export_store(
                 " embedding_cluster_l3 = ? WHERE id = ?",
                 (*(label_of[tuple(k)] for k in keys), r[0]),
             )
+            conn.execute(
+                "INSERT INTO layouts(run_id, item_id, x, y) VALUES (?,?,?,?)",
+                (run_id, r[0], r[6], r[7]),
+            )
             if memberships:
                 conn.executemany(
-                    "INSERT INTO memberships(item_id, cluster_id, level, score) VALUES (?,?,?,?)",
-                    [(r[0], ids[tuple(k)], lv, 0.1 * lv) for lv, k in enumerate(keys, 1)],
+                    "INSERT INTO memberships(run_id, item_id, level, cluster_id, strength,"
+                    " outlier_score, placed_from_noise) VALUES (?,?,?,?,?,?,?)",
+                    [
+                        (run_id, r[0], lv, ids[tuple(k)], 1 - 0.1 * lv, 0.1 * lv, 0)
+                        for lv, k in enumerate(keys, 1)
+                    ],
                 )
     return conn

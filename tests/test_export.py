@@ -96,7 +96,7 @@ def test_parquet_round_trips_through_pandas(conn, tmp_path: Path) -> None:
     assert len(items) == 400 and len(clusters) == 50
     for column in (
         "id", "external_id", "content", "metadata_json", "created_at", "x", "y",
-        "cluster_id_l1", "cluster_id_l2", "cluster_id_l3", "cluster_name_l3", "score_l2",
+        "cluster_id_l1", "cluster_id_l2", "cluster_id_l3", "cluster_name_l3", "outlier_score_l2",
         "embedding_cluster_l1",
     ):  # fmt: skip
         assert column in items.columns, column
@@ -104,7 +104,14 @@ def test_parquet_round_trips_through_pandas(conn, tmp_path: Path) -> None:
     assert items["x"].tolist() == pytest.approx(data.items["x"].tolist())
     assert json.loads(items.loc[items["id"] == 2, "metadata_json"].item())["source"] == "fixture"
     assert set(items["cluster_name_l1"].dropna()) == {f"L1_{i}" for i in range(5)}
-    for column in ("keywords", "representatives", "coherence", "llm_category", "label_x"):
+    for column in (
+        "keywords",
+        "representatives",
+        "coherence",
+        "stability",
+        "llm_category",
+        "label_x",
+    ):
         assert column in clusters.columns, column
     assert "centroid" not in clusters.columns  # vectors stay in the store
     assert list(clusters.loc[0, "keywords"])[:1] == [clusters.loc[0, "keywords"][0]]
@@ -174,7 +181,7 @@ def test_clusters_found_by_reference_labels_without_memberships(tmp_path: Path) 
     names = dict(zip(data.clusters["id"], data.clusters["name"], strict=True))
     for _, row in data.items.iterrows():
         assert names[row["cluster_id_l2"]] == f"L2_{row['embedding_cluster_l2']}"
-    assert "score_l1" not in data.items.columns
+    assert "outlier_score_l1" not in data.items.columns
 
 
 def test_themes_over_time_shows_growth_and_fading(conn) -> None:
@@ -243,3 +250,12 @@ def test_run_index_links_notebooks_and_escapes_everything(conn, tmp_path: Path) 
     assert "clusters, level 3" in page and "label_quality (03_describe)" in page
     assert "unplaced share, level 1" in page and "OPENAI_API_KEY" in page
     assert "http" not in page.replace("http-equiv", "")  # nothing remote
+
+
+def test_label_positions_fall_back_to_a_member_near_the_median(tmp_path: Path) -> None:
+    stored = load_export_data(make_export_store(tmp_path / "a.db", n=200))
+    computed = load_export_data(make_export_store(tmp_path / "b.db", n=200, label_xy=False))
+    assert computed.clusters[["x", "y"]].notna().all().all()
+    # the computed anchor is a real member's position, close to the stored median
+    gap = (computed.clusters[["x", "y"]] - stored.clusters[["x", "y"]]).abs().max().max()
+    assert gap < 1.5

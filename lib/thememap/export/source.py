@@ -22,8 +22,8 @@ from thememap.errors import StoreError
 log = logging.getLogger(__name__)
 
 LEVEL_COLUMNS = {1: "embedding_cluster_l1", 2: "embedding_cluster_l2", 3: "embedding_cluster_l3"}
-# membership columns that may hold a per-item score (first found wins)
-_SCORE_COLUMNS = ("outlier_score", "score", "probability", "distance")
+# membership columns kept per item and level when the store has them
+_SCORE_COLUMNS = ("strength", "outlier_score", "placed_from_noise", "score")
 # card columns: where each card field may live (first found wins)
 CARD_FIELDS: dict[str, tuple[str, ...]] = {
     "title": ("llm_pattern_name", "pattern_name", "title", "label"),
@@ -42,7 +42,8 @@ class ExportData:
     ``items`` has ``id, external_id, content, metadata, created_at, x, y``, the
     reference columns ``embedding_cluster_l1..l3`` as stored, ``cluster_id_l1..l3``
     (the ``clusters.id`` of the item's cluster at each level, or NA) and, when the
-    store keeps them, ``score_l1..l3``. ``clusters`` has every column of the
+    store keeps them, the membership figures per level (``strength_lN``,
+    ``outlier_score_lN``, ``placed_from_noise_lN``). ``clusters`` has every column of the
     clusters table (plus a joined card table) and ``x, y``: the 2D position of the
     cluster's label on the map.
     """
@@ -115,31 +116,31 @@ def _read_clusters(conn: sqlite3.Connection, run_id: str | None) -> pd.DataFrame
 
 
 def _item_cluster_ids(
-    conn: sqlite3.Connection, items: pd.DataFrame, clusters: pd.DataFrame, levels: list[int]
+    conn: sqlite3.Connection,
+    items: pd.DataFrame,
+    clusters: pd.DataFrame,
+    levels: list[int],
+    run_id: str | None,
 ) -> None:
-    """Add ``cluster_id_lN`` (and ``score_lN``) to ``items``, in place."""
+    """Add ``cluster_id_lN`` (and the membership scores per level) to ``items``, in place."""
     member_columns = table_columns(conn, "memberships")
-    score: str | None = None
-    if {"item_id", "cluster_id"} <= set(member_columns) and len(clusters):
-        score = next((c for c in _SCORE_COLUMNS if c in member_columns), None)
+    scores = [c for c in _SCORE_COLUMNS if c in member_columns]
+    members = pd.DataFrame()
+    if {"item_id", "cluster_id", "level"} <= set(member_columns) and len(clusters):
+        where, args = ("WHERE run_id = ?", (run_id,)) if "run_id" in member_columns else ("", ())
         members = pd.read_sql_query(
-            "SELECT item_id, cluster_id"
-            + (f", {score} AS score" if score else "")
-            + " FROM memberships",
+            f"SELECT item_id, level, cluster_id{''.join(', ' + c for c in scores)}"
+            f" FROM memberships {where}",
             conn,
+            params=args,
         )
-        members = members.merge(
-            clusters[["id", "level"]], left_on="cluster_id", right_on="id", how="inner"
-        )
-    else:
-        members = pd.DataFrame()
-    if len(members):  # memberships of this run's clusters are the authority when present
+    if len(members):  # this run's memberships are the authority when present
         for level in levels:
             part = members[members["level"] == level].drop_duplicates("item_id")
             mapping = part.set_index("item_id")
             items[f"cluster_id_l{level}"] = items["id"].map(mapping["cluster_id"]).astype("Int64")
-            if score:
-                items[f"score_l{level}"] = items["id"].map(mapping["score"]).astype("Float64")
+            for column in scores:
+                items[f"{column}_l{level}"] = items["id"].map(mapping[column]).astype("Float64")
         return
     # no memberships table: the reference columns hold the label number of a cluster
     # named "L<level>_<label>" (the reference's convention) or else its clusters.id
@@ -158,7 +159,10 @@ def _item_cluster_ids(
 
 
 def _label_positions(items: pd.DataFrame, clusters: pd.DataFrame, levels: list[int]) -> None:
-    """2D label position per cluster: the member nearest the members' median (inside the cluster)."""
+    """2D label position per cluster: the stored one (02_cluster's label anchor), else the
+    member nearest the members' median (so the label sits inside the cluster)."""
+    stored_x = clusters["x"] if "x" in clusters.columns else pd.Series(np.nan, index=clusters.index)
+    stored_y = clusters["y"] if "y" in clusters.columns else pd.Series(np.nan, index=clusters.index)
     xs = np.full(len(clusters), np.nan)
     ys = np.full(len(clusters), np.nan)
     index = {cid: i for i, cid in enumerate(clusters["id"].tolist())}
@@ -180,6 +184,9 @@ def _label_positions(items: pd.DataFrame, clusters: pd.DataFrame, levels: list[i
             median = np.median(group, axis=0)
             nearest = group[np.argmin(((group - median) ** 2).sum(axis=1))]
             xs[row], ys[row] = nearest
+    have = stored_x.notna().to_numpy() & stored_y.notna().to_numpy()
+    xs[have] = stored_x.to_numpy(dtype=float)[have]
+    ys[have] = stored_y.to_numpy(dtype=float)[have]
     clusters["x"] = xs
     clusters["y"] = ys
 
@@ -200,7 +207,7 @@ def load_export_data(conn: sqlite3.Connection, *, run_id: str | None = None) -> 
         items[column] = items[column].astype("Int64")
     levels = sorted(int(v) for v in clusters["level"].unique()) if len(clusters) else [1, 2, 3]
     levels = [lv for lv in levels if lv in LEVEL_COLUMNS]
-    _item_cluster_ids(conn, items, clusters, levels)
+    _item_cluster_ids(conn, items, clusters, levels, run)
     _label_positions(items, clusters, levels)
     return ExportData(run_id=run, items=items, clusters=clusters, levels=levels)
 
