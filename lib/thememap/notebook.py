@@ -35,6 +35,8 @@ def configure_logging(level: int = logging.INFO) -> None:
         handler._thememap = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
     logger.setLevel(level)
+    # libraries may configure the root logger too; one copy of each record is enough
+    logger.propagate = False
 
 
 def _show_user_errors_briefly() -> None:

@@ -10,6 +10,7 @@ notebook and the failing cell. The command line is ``thememap run PARAMS``.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 import time
@@ -22,6 +23,7 @@ from typing import Any
 
 from thememap.errors import NotebookError, ParamsError
 from thememap.params import Params, load_params
+from thememap.progress import BATCH_ENV
 from thememap.store import open_store
 from thememap.store.runs import finish_run, start_run
 
@@ -157,6 +159,7 @@ def run_chain(
     run_dir = params.resolve(params.report.dir) / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     ensure_kernel(kernel_name)
+    os.environ[BATCH_ENV] = "1"  # inherited by the kernels: sparse progress bars in reports
 
     with closing(open_store(params.store_path)) as conn:
         start_run(conn, run_id, params.model_dump(mode="json"), str(params_file))

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
-from tqdm import tqdm
 
 from thememap.embed.base import Embedder
 from thememap.ingest.prepare import prepare_text, text_hash
 from thememap.params import InputParams
+from thememap.progress import progress_bar
 from thememap.store.connection import transaction
 from thememap.store.vectors import missing_hashes, put_vectors
 
@@ -90,12 +90,11 @@ def embed_store(
         embedder.model_id,
     )
     batches = [todo[i : i + batch_size] for i in range(0, len(todo), batch_size)]
-    bar = tqdm(
+    bar = progress_bar(
         total=len(todo),
         unit="text",
         desc=f"embedding ({embedder.model_id})",
         disable=not progress or not todo,
-        mininterval=2.0,
     )
     with bar:
         for hashes, vectors in _run_batches(embedder, batches, texts):
