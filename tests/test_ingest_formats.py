@@ -293,3 +293,15 @@ def test_demo_corpus_loads_cleanly(project_root: Path, conn: sqlite3.Connection)
     assert (report.read, report.added, report.bad) == (3000, 3000, 0)
     sections = {r[0] for r in conn.execute("SELECT json_extract(metadata, '$.section') FROM items")}
     assert len(sections) == 14
+
+
+def test_latin1_encoding_and_bad_encodings(tmp_path: Path, conn: sqlite3.Connection) -> None:
+    path = tmp_path / "old.txt"
+    path.write_bytes("café\n".encode("latin-1"))
+    report = load_items(conn, InputParams(encoding="latin-1"), path=path, progress=False)
+    assert report.added == 1
+    assert items(conn)[0]["content"] == "café"
+    with pytest.raises(InputError, match=r"old\.txt: unknown input\.encoding 'klingon'"):
+        load_items(conn, InputParams(encoding="klingon"), path=path, progress=False)
+    with pytest.raises(InputError, match="not ASCII-compatible"):
+        load_items(conn, InputParams(encoding="utf-16"), path=path, progress=False)

@@ -226,6 +226,8 @@ def load_items(
     if not file.is_file():
         raise InputError(f"{file}: input file not found")
 
+    _check_encoding(file, params.encoding)
+
     report = LoadReport(file=str(file), format=fmt)
     started = time.perf_counter()
     records = read_records(
@@ -273,6 +275,19 @@ def load_items(
     report.seconds = time.perf_counter() - started
     _log_summary(report)
     return report
+
+
+def _check_encoding(file: Path, encoding: str) -> None:
+    # lines are split on b"\n" before decoding, which needs an ASCII-compatible encoding
+    try:
+        ascii_compatible = "\n,\t".encode(encoding) == b"\n,\t"
+    except LookupError:
+        raise InputError(f"{file}: unknown input.encoding {encoding!r}") from None
+    if not ascii_compatible:
+        raise InputError(
+            f"{file}: input.encoding {encoding!r} is not ASCII-compatible (UTF-16/32); "
+            "convert the file to UTF-8 first"
+        )
 
 
 def _log_summary(report: LoadReport) -> None:
