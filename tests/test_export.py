@@ -256,6 +256,10 @@ def test_label_positions_fall_back_to_a_member_near_the_median(tmp_path: Path) -
     stored = load_export_data(make_export_store(tmp_path / "a.db", n=200))
     computed = load_export_data(make_export_store(tmp_path / "b.db", n=200, label_xy=False))
     assert computed.clusters[["x", "y"]].notna().all().all()
-    # the computed anchor is a real member's position, close to the stored median
+    # the computed anchor is a member's own position (inside the cluster), near the median
+    points = set(zip(computed.items["x"], computed.items["y"], strict=True))
+    assert all(
+        xy in points for xy in zip(computed.clusters["x"], computed.clusters["y"], strict=True)
+    )
     gap = (computed.clusters[["x", "y"]] - stored.clusters[["x", "y"]]).abs().max().max()
-    assert gap < 1.5
+    assert gap < 4.0

@@ -39,7 +39,7 @@ def _hover(page: Any, index: int) -> str:
     x, y = page.evaluate(POINT_XY, index)
     page.mouse.move(x + 4, y + 4)
     page.mouse.move(x, y)
-    page.wait_for_function(f"({HOVER_TEXT})().length > 0", timeout=5_000)
+    page.wait_for_function(f"({HOVER_TEXT})().length > 0", timeout=20_000)
     return str(page.evaluate(HOVER_TEXT))
 
 
@@ -58,7 +58,7 @@ def test_map_shows_points_hover_search_and_cards_offline(map_file: Path) -> None
         # search highlights the matching items in the highlight colour
         before = pixels_near(page.locator("#tm-plot").screenshot(), (255, 212, 0))
         page.fill("#tm-search", "alert")
-        page.wait_for_function("document.body.dataset.matches === '3'", timeout=5_000)
+        page.wait_for_function("document.body.dataset.matches === '3'", timeout=20_000)
         assert page.inner_text("#tm-count") == "3 matches"
         after = page.locator("#tm-plot").screenshot(path=artifact("map_search.png"))
         assert pixels_near(after, (255, 212, 0)) > before + 20
@@ -79,7 +79,9 @@ def test_map_shows_points_hover_search_and_cards_offline(map_file: Path) -> None
         # the category filter hides items of other categories
         page.select_option("#tm-category", "bug")
         page.fill("#tm-search", "")
-        page.wait_for_function("!document.querySelector('#tm-count').textContent.includes('800')")
+        page.wait_for_function(
+            "!document.querySelector('#tm-count').textContent.includes('800')", timeout=20_000
+        )
         shown = int(page.inner_text("#tm-count").split()[0].replace(",", ""))
         assert 0 < shown < 800
 
@@ -105,7 +107,7 @@ def test_labels_follow_zoom_and_never_overlap(map_file: Path) -> None:
                 "(r) => Plotly.relayout(thememapMap.gd, {'xaxis.range': r[0], 'yaxis.range': r[1]})",
                 [[cx - hx, cx + hx], [cy - hy, cy + hy]],
             )
-            page.wait_for_timeout(300)
+            page.wait_for_timeout(500)
             levels.append(page.eval_on_selector("#tm-labels", "e => e.dataset.level"))
             boxes = page.eval_on_selector_all(
                 ".tm-label",
@@ -158,7 +160,7 @@ def test_report_notebook_html_shows_the_map_offline(tmp_path: Path) -> None:
         assert box is not None
         page.mouse.move(box["x"] + x + 4, box["y"] + y + 4)
         page.mouse.move(box["x"] + x, box["y"] + y)
-        inner.wait_for_function(f"({HOVER_TEXT})().length > 0", timeout=5_000)
+        inner.wait_for_function(f"({HOVER_TEXT})().length > 0", timeout=20_000)
         assert HOSTILE_TEXT in inner.evaluate(HOVER_TEXT)
         assert session.dialogs == []
         assert session.remote_requests() == []
