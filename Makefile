@@ -1,6 +1,6 @@
 # The two Quick-start commands are `make demo` and `make test`; each sets up
 # .venv first (idempotent, re-done only when the lock or pyproject changes).
-PYTHON ?= python3
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
