@@ -32,10 +32,14 @@ class ClusterParams(StrictModel):
     fine_per_sqrt_n: float = Field(
         1.0, gt=0, description="finest level has about this times sqrt(items) clusters"
     )
-    top_min: int = Field(4, ge=1, description="fewest clusters the automatic level-1 count may pick")
+    top_min: int = Field(
+        4, ge=1, description="fewest clusters the automatic level-1 count may pick"
+    )
     top_max: int = Field(40, ge=1, description="most clusters the automatic level-1 count may pick")
     restarts: int = Field(
-        3, ge=1, le=20,
+        3,
+        ge=1,
+        le=20,
         description="k-means restarts of the fine level; the one agreeing best with the others"
         " is kept (more = steadier across seeds, slower)",
     )
@@ -45,12 +49,14 @@ class ClusterParams(StrictModel):
         " (label -1) at that level; false: every item is placed at every level",
     )
     noise_threshold: float = Field(
-        3.5, gt=0,
+        3.5,
+        gt=0,
         description="outlier score (robust z of the distance to the cluster centroid) above"
         " which an item counts as an outlier at that level",
     )
     sample_threshold: int = Field(
-        100_000, ge=1000,
+        100_000,
+        ge=1000,
         description="above this many items the fine level is fitted on a sample and the rest"
         " assigned to the nearest fine centroid",
     )
@@ -68,7 +74,8 @@ class ClusterParams(StrictModel):
         None, ge=10, description="UMAP optimisation epochs (null = UMAP's default)"
     )
     layout_sample_size: int = Field(
-        50_000, ge=1000,
+        50_000,
+        ge=1000,
         description="above this many items UMAP is fitted on a sample and the other items are"
         " placed among their nearest sampled neighbours in the same fine cluster",
     )
