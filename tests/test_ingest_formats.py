@@ -11,6 +11,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
 from thememap.errors import InputError
 from thememap.ingest import load_items
 from thememap.ingest.prepare import prepare_text, text_hash
@@ -305,3 +306,11 @@ def test_latin1_encoding_and_bad_encodings(tmp_path: Path, conn: sqlite3.Connect
         load_items(conn, InputParams(encoding="klingon"), path=path, progress=False)
     with pytest.raises(InputError, match="not ASCII-compatible"):
         load_items(conn, InputParams(encoding="utf-16"), path=path, progress=False)
+
+
+def test_csv_with_crlf_line_endings(tmp_path: Path, conn: sqlite3.Connection) -> None:
+    path = tmp_path / "windows.csv"
+    path.write_bytes(b'id,content\r\n1,"two\r\nlines"\r\n2,plain\r\n')
+    report = load_items(conn, InputParams(id_field="id"), path=path, progress=False)
+    assert (report.added, report.bad) == (2, 0)
+    assert [r["content"] for r in items(conn)] == ["two\r\nlines", "plain"]
