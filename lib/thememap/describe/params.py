@@ -1,9 +1,137 @@
-"""Params of the 03_describe step."""
+"""Params of the 03_describe step: offline cards, LLM cards, cost limits, label quality.
+
+Every card has the reference's fields (summary, pattern name, category, strength 1-10).
+``source: offline`` (the default) needs no key and no network; ``source: llm`` asks an
+OpenAI-compatible chat model through instructor, bottom-up through the hierarchy.
+"""
 
 from __future__ import annotations
 
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
 from thememap.params_base import StrictModel
+
+# Defaults that suit feedback-like data (tickets, reviews, comments, issues). The
+# description, not the name, is what the local model embeds for zero-shot categories.
+DEFAULT_CATEGORIES: dict[str, str] = {
+    "bug": "a bug report: something is broken, crashes, fails, shows an error or wrong result",
+    "feature_request": "a feature request: asking for a new capability, option or improvement",
+    "question": "a question: asking how to do something, asking for help or clarification",
+    "complaint": "a complaint: frustration with price, performance, service or a change",
+    "praise": "praise: the user loves it, thanks the team, says it works great",
+    "feedback": "general feedback, opinion or suggestion about the product or experience",
+    "documentation": "documentation, instructions, a guide, a reference or a description",
+    "other": "something else, unrelated to the product, spam or noise",
+}
+
+# USD per 1M tokens (input, output). Used only for the plan shown before any call and
+# for max_cost; unknown models fall back to `default_price`.
+DEFAULT_PRICES: dict[str, tuple[float, float]] = {
+    "gpt-4o-mini": (0.15, 0.60),
+    "gpt-4o": (2.50, 10.00),
+    "gpt-4.1-mini": (0.40, 1.60),
+    "gpt-4.1-nano": (0.10, 0.40),
+    "gpt-4.1": (2.00, 8.00),
+}
 
 
 class DescribeParams(StrictModel):
-    """How cluster cards are written."""
+    """How cluster cards are written (offline by default, an LLM when configured)."""
+
+    source: Literal["offline", "llm"] = Field(
+        "offline",
+        description="offline: key phrases + extractive summary, no key; llm: chat model cards",
+    )
+    # -- what the data is and which categories exist ------------------------------------
+    context: str = Field(
+        "",
+        description="one line on what the items are ('app-store reviews of a photo app'); "
+        "goes into every LLM prompt",
+    )
+    categories: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_CATEGORIES),
+        description="category name -> description; offline cards pick by embedding similarity "
+        "to the description, LLM cards choose among the names",
+    )
+    # -- offline cards -----------------------------------------------------------------
+    keywords: int = Field(8, ge=1, le=50, description="key phrases stored per cluster")
+    ngram_max: int = Field(3, ge=1, le=4, description="longest key phrase, in words")
+    min_df: int = Field(2, ge=1, description="a phrase must occur in this many items")
+    max_vocab: int = Field(50_000, ge=100, description="vocabulary size per sibling group")
+    stop_words: Literal["english", "none"] = Field(
+        "english", description="stop words dropped from key phrases"
+    )
+    extra_stop_words: list[str] = Field(
+        default_factory=list, description="domain words never used in names ('app', 'please')"
+    )
+    representatives: int = Field(5, ge=1, le=50, description="representative items per cluster")
+    mmr_lambda: float = Field(
+        0.7, ge=0.0, le=1.0, description="representatives: 1 = nearest centroid, 0 = most diverse"
+    )
+    summary_sentences: int = Field(2, ge=1, le=5, description="sentences in an offline summary")
+    summary_max_chars: int = Field(300, ge=40, description="offline summary length cap")
+    # -- LLM cards ---------------------------------------------------------------------
+    provider: Literal["openai", "openai_compatible"] = Field(
+        "openai", description="openai, or any OpenAI-compatible server (set base_url)"
+    )
+    model: str = Field("gpt-4o-mini", description="chat model name")
+    base_url: str | None = Field(None, description="e.g. http://localhost:11434/v1 (Ollama)")
+    api_key_env: str = Field("OPENAI_API_KEY", description="NAME of the variable holding the key")
+    mode: Literal["tools", "json_schema", "json_object", "md_json"] = Field(
+        "tools",
+        description="structured-output mode; llama.cpp server needs tools, OpenAI takes any",
+    )
+    temperature: float = Field(0.2, ge=0.0, le=2.0)
+    max_output_tokens: int = Field(400, ge=32, description="max_tokens per request")
+    sample_items: int = Field(20, ge=1, le=200, description="items shown per leaf cluster")
+    parent_items: int = Field(5, ge=0, le=50, description="items shown per parent cluster")
+    item_chars: int = Field(500, ge=50, description="each item is cut to this many characters")
+    max_reasks: int = Field(2, ge=0, le=10, description="re-asks after invalid output")
+    max_retries: int = Field(5, ge=0, le=20, description="retries after 429/5xx/timeouts")
+    backoff_s: float = Field(1.0, gt=0, description="first retry wait; doubles each retry")
+    timeout_s: float = Field(60.0, gt=0, description="per request")
+    concurrency: int = Field(4, ge=1, le=64, description="requests in flight")
+    distinct_names: bool = Field(
+        True, description="re-ask a sibling whose name is a near-duplicate of another's"
+    )
+    name_similarity_max: float = Field(
+        0.8, gt=0, le=1.0, description="token Jaccard above which sibling names clash"
+    )
+    # -- cost and time -----------------------------------------------------------------
+    max_cost: float | None = Field(None, ge=0, description="USD; stop cleanly when reached")
+    max_calls: int | None = Field(None, ge=0, description="requests; stop cleanly when reached")
+    prices: dict[str, tuple[float, float]] = Field(
+        default_factory=lambda: dict(DEFAULT_PRICES),
+        description="model -> (USD per 1M input tokens, per 1M output tokens)",
+    )
+    default_price: tuple[float, float] = Field(
+        (0.0, 0.0), description="price of a model not in `prices` (local servers: free)"
+    )
+    seconds_per_call: float = Field(3.0, gt=0, description="latency estimate for the plan")
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _looks_like_a_name(cls, value: str) -> str:
+        # A pasted key here would end up in the store's runs table and in reports.
+        if not value.replace("_", "").isalnum() or value.startswith(("sk-", "sk_")):
+            raise ValueError("give the NAME of an environment variable, never the key itself")
+        return value
+
+    @field_validator("categories")
+    @classmethod
+    def _some_categories(cls, value: dict[str, str]) -> dict[str, str]:
+        if not value:
+            raise ValueError("give at least one category")
+        return value
+
+    @model_validator(mode="after")
+    def _compatible_needs_url(self) -> DescribeParams:
+        if self.provider == "openai_compatible" and not self.base_url:
+            raise ValueError("provider openai_compatible needs base_url")
+        return self
+
+    def price(self) -> tuple[float, float]:
+        """(USD per 1M input tokens, per 1M output tokens) of the configured model."""
+        return self.prices.get(self.model, self.default_price)

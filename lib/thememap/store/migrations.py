@@ -134,6 +134,54 @@ MIGRATIONS: list[tuple[str, str]] = [
         ) WITHOUT ROWID;
         """,
     ),
+    (
+        "004_cluster_cards",
+        f"""
+        -- one card per (cluster, source): 'offline' or the LLM model; failures are rows too
+        CREATE TABLE cluster_cards (
+            cluster_id          INTEGER NOT NULL REFERENCES clusters(id) ON DELETE CASCADE,
+            source              TEXT NOT NULL,
+            pattern_name        TEXT,
+            summary             TEXT,
+            category            TEXT,
+            strength            INTEGER,
+            keywords            TEXT NOT NULL DEFAULT '[]',
+            representative_ids  TEXT NOT NULL DEFAULT '[]',
+            coherence           REAL,
+            category_scores     TEXT NOT NULL DEFAULT '{{}}',
+            retrieval_rank      INTEGER,
+            failure             TEXT,
+            requests            INTEGER NOT NULL DEFAULT 0,
+            input_tokens        INTEGER NOT NULL DEFAULT 0,
+            output_tokens       INTEGER NOT NULL DEFAULT 0,
+            cost_usd            REAL NOT NULL DEFAULT 0,
+            cached              INTEGER NOT NULL DEFAULT 0,
+            created_at          TEXT NOT NULL DEFAULT ({_NOW}),
+            PRIMARY KEY (cluster_id, source)
+        ) WITHOUT ROWID;
+
+        -- label quality of a run's cards, per level
+        CREATE TABLE card_quality (
+            cluster_run_id      TEXT NOT NULL,
+            source              TEXT NOT NULL,
+            level               INTEGER NOT NULL,
+            figures             TEXT NOT NULL,
+            created_at          TEXT NOT NULL DEFAULT ({_NOW}),
+            PRIMARY KEY (cluster_run_id, source, level)
+        ) WITHOUT ROWID;
+
+        -- answered LLM requests: a re-run or a resumed run pays nothing for these
+        CREATE TABLE llm_cache (
+            key                 TEXT PRIMARY KEY,
+            model               TEXT NOT NULL,
+            response            TEXT NOT NULL,
+            input_tokens        INTEGER NOT NULL DEFAULT 0,
+            output_tokens       INTEGER NOT NULL DEFAULT 0,
+            cost_usd            REAL NOT NULL DEFAULT 0,
+            created_at          TEXT NOT NULL DEFAULT ({_NOW})
+        ) WITHOUT ROWID;
+        """,
+    ),
 ]
 
 

@@ -1,0 +1,185 @@
+"""Distinctive key phrases per cluster: class-based TF-IDF against the cluster's siblings.
+
+Each sibling group (the children of one parent; the whole top level for level 1)
+is one small "corpus of classes": a phrase scores high for a cluster when it is
+frequent in that cluster and rare in its siblings, so siblings get different
+names. A small share of level-wide IDF keeps words that every sibling shares but
+that still say something about the parent (otherwise a leaf could lose its topic).
+
+Phrases are 1..``ngram_max`` word n-grams that neither start nor end with a stop
+word ("game of life" is kept, "of the" is not); longer phrases get a small bonus
+because they read better, and a phrase overlapping a better one is skipped.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+
+from thememap.describe.hierarchy import ClusterNode, Hierarchy
+
+_URL = re.compile(r"https?://\S+|www\.\S+|\S+@\S+\.\w+")
+_TOKEN = re.compile(r"[^\W\d_][\w+#'-]*[\w+#]|[^\W\d_]", re.UNICODE)
+
+# Weight of level-wide IDF next to sibling contrast (documented above).
+LEVEL_IDF_SHARE = 0.25
+# Score multiplier per extra word in a phrase: readable phrases beat single words.
+PHRASE_BONUS = 0.35
+
+
+def normalise(text: str) -> str:
+    """Lower-case, NFKC, accents stripped, URLs and e-mail addresses removed."""
+    text = unicodedata.normalize("NFKC", _URL.sub(" ", text)).lower()
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def make_analyzer(
+    *, ngram_max: int = 3, stop_words: frozenset[str] = frozenset()
+) -> Callable[[str], list[str]]:
+    """Text -> phrases: n-grams up to ``ngram_max`` words not starting/ending in a stop word."""
+
+    def analyse(text: str) -> list[str]:
+        tokens = [t.strip("'-") for t in _TOKEN.findall(normalise(text))]
+        tokens = [t for t in tokens if len(t) > 1 or t in "c"]
+        out: list[str] = []
+        n_tokens = len(tokens)
+        for i, first in enumerate(tokens):
+            if first in stop_words:
+                continue
+            for n in range(1, ngram_max + 1):
+                if i + n > n_tokens:
+                    break
+                last = tokens[i + n - 1]
+                if last in stop_words:
+                    continue
+                out.append(" ".join(tokens[i : i + n]))
+        return out
+
+    return analyse
+
+
+@dataclass
+class PhraseCounts:
+    """Item-by-phrase counts of the whole corpus (computed once per describe run)."""
+
+    matrix: sparse.csr_matrix
+    vocabulary: np.ndarray  # phrase strings, column order
+
+    @classmethod
+    def fit(
+        cls,
+        texts: Sequence[str],
+        *,
+        ngram_max: int = 3,
+        min_df: int = 2,
+        max_vocab: int = 50_000,
+        stop_words: Sequence[str] | None = None,
+    ) -> PhraseCounts:
+        """Count phrases in ``texts`` (phrases in fewer than ``min_df`` items are dropped)."""
+        stops = frozenset(ENGLISH_STOP_WORDS if stop_words is None else stop_words)
+        vectorizer = CountVectorizer(
+            analyzer=make_analyzer(ngram_max=ngram_max, stop_words=stops),
+            min_df=min(min_df, max(1, len(texts))),
+            max_features=max_vocab,
+            dtype=np.float32,
+        )
+        try:
+            matrix = vectorizer.fit_transform(texts)
+        except ValueError:  # empty vocabulary: texts with no usable words
+            return cls(sparse.csr_matrix((len(texts), 0), dtype=np.float32), np.array([], str))
+        # A phrase counts once per item: one long item repeating a word must not name a cluster.
+        matrix.data[:] = 1.0
+        return cls(matrix.tocsr(), vectorizer.get_feature_names_out())
+
+
+def class_counts(counts: PhraseCounts, nodes: Sequence[ClusterNode]) -> np.ndarray:
+    """Items containing each phrase, per node: dense ``(len(nodes), n_phrases)``."""
+    rows = np.concatenate([node.members for node in nodes])
+    cols = np.repeat(np.arange(len(nodes)), [node.size for node in nodes])
+    indicator = sparse.csr_matrix(
+        (np.ones(len(rows), np.float32), (cols, rows)),
+        shape=(len(nodes), counts.matrix.shape[0]),
+    )
+    return np.asarray((indicator @ counts.matrix).todense(), dtype=np.float32)
+
+
+def ctfidf(class_df: np.ndarray, sizes: np.ndarray, level_df: np.ndarray | None) -> np.ndarray:
+    """Class-based TF-IDF of a sibling group.
+
+    ``class_df[c, t]``: items of class c containing t; tf is that share of the class,
+    idf = log(1 + mean class size / items containing t across siblings) (BERTopic's
+    c-TF-IDF on document frequencies), blended with the level-wide idf.
+    """
+    tf = class_df / np.maximum(sizes[:, None], 1.0)
+    across = class_df.sum(axis=0)
+    idf = np.log1p(sizes.mean() / np.maximum(across, 1.0))
+    if level_df is not None:
+        level_idf = np.log1p(level_df.sum() / np.maximum(level_df, 1.0) / max(len(level_df), 1))
+        idf = (1 - LEVEL_IDF_SHARE) * idf + LEVEL_IDF_SHARE * level_idf
+    scores: np.ndarray = tf * idf[None, :]
+    return scores
+
+
+def top_phrases(scores: np.ndarray, vocabulary: np.ndarray, *, k: int) -> list[str]:
+    """The ``k`` best phrases of one class, longer phrases favoured, overlaps skipped."""
+    if scores.size == 0:
+        return []
+    n_words = np.char.count(vocabulary.astype(str), " ") + 1
+    boosted = scores * (1.0 + PHRASE_BONUS * (n_words - 1))
+    order = np.argsort(-boosted, kind="stable")
+    chosen: list[str] = []
+    used: set[str] = set()
+    for idx in order[: max(200, 20 * k)]:
+        if boosted[idx] <= 0:
+            break
+        phrase = str(vocabulary[idx])
+        words = set(phrase.split())
+        if words & used:
+            continue  # "chess engine" after "chess" says little new
+        chosen.append(phrase)
+        used |= words
+        if len(chosen) == k:
+            break
+    return chosen
+
+
+def sibling_keyphrases(
+    hierarchy: Hierarchy, counts: PhraseCounts, *, k: int = 8
+) -> dict[int, list[str]]:
+    """Key phrases of every cluster, each contrasted with its siblings."""
+    phrases: dict[int, list[str]] = {}
+    for level in hierarchy.levels:
+        nodes = hierarchy.level(level)
+        level_df = class_counts(counts, nodes).sum(axis=0) if len(nodes) > 1 else None
+        for group in hierarchy.sibling_groups(level):
+            df = class_counts(counts, group)
+            sizes = np.array([n.size for n in group], dtype=np.float32)
+            scores = ctfidf(df, sizes, level_df)
+            for row, node in enumerate(group):
+                phrases[node.id] = top_phrases(scores[row], counts.vocabulary, k=k)
+    return phrases
+
+
+def name_from_phrases(phrases: Sequence[str], *, min_words: int = 2, max_words: int = 5) -> str:
+    """A readable 2-5 word name: the best phrase, joined by the next ones while too short."""
+    if not phrases:
+        return "Unnamed cluster"
+    parts: list[str] = []
+    words = 0
+    for phrase in phrases:
+        n = len(phrase.split())
+        if parts and words + n > max_words:
+            break
+        parts.append(phrase)
+        words += n
+        if words >= min_words:
+            break
+    name = ", ".join(parts)
+    return name[:1].upper() + name[1:]

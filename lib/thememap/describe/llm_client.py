@@ -1,0 +1,261 @@
+"""One structured LLM request: instructor for validation and re-asks, our own HTTP retries.
+
+* invalid output (bad JSON, schema violation, strength 11) is re-asked by instructor
+  up to ``max_reasks`` times, then reported as a failure for that cluster;
+* 429 / 5xx / timeouts / connection errors are retried here up to ``max_retries``
+  times with exponential backoff; a ``Retry-After`` (or ``retry-after-ms``) header
+  wins, and it pauses *every* worker (:class:`RateGate`), not just the one told;
+* every HTTP attempt is counted, with its token usage, for the budget.
+
+The API key is read from the environment variable named in the params and goes
+only into the HTTP client: it is never logged, stored or rendered.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import os
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from thememap.describe.params import DescribeParams
+from thememap.errors import ParamsError
+
+log = logging.getLogger(__name__)
+
+MODES = {
+    "tools": "TOOLS",
+    "json_schema": "JSON_SCHEMA",
+    "json_object": "JSON",
+    "md_json": "MD_JSON",
+}
+# Local servers ignore the key, but the SDK insists on one.
+_PLACEHOLDER_KEY = "not-needed"
+
+
+@dataclass
+class Usage:
+    """What one logical request (with its re-asks and retries) cost."""
+
+    requests: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    rate_limited: int = 0
+    retried: int = 0
+
+    def add(self, other: Usage) -> None:
+        """Accumulate ``other`` into this one."""
+        self.requests += other.requests
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.rate_limited += other.rate_limited
+        self.retried += other.retried
+
+
+class CallFailed(Exception):
+    """A request gave up; ``reason`` is stored with the cluster, ``usage`` was still spent."""
+
+    def __init__(self, reason: str, usage: Usage) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.usage = usage
+
+
+class RateGate:
+    """Shared pause after a 429: no worker sends before ``resume_at``."""
+
+    def __init__(
+        self,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._lock = threading.Lock()
+        self._resume_at = 0.0
+        self.sleep = sleep
+        self.clock = clock
+
+    def wait(self) -> None:
+        """Block until the shared pause is over."""
+        with self._lock:
+            delay = self._resume_at - self.clock()
+        if delay > 0:
+            self.sleep(delay)
+
+    def pause(self, seconds: float) -> None:
+        """Hold every worker for ``seconds`` from now (extends, never shortens)."""
+        with self._lock:
+            self._resume_at = max(self._resume_at, self.clock() + seconds)
+
+
+def retry_after_seconds(headers: Any) -> float | None:
+    """Seconds from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date), if any."""
+    if headers is None:
+        return None
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            return max(0.0, float(value) * scale)
+        except ValueError:
+            pass
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            continue
+        return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return None
+
+
+@dataclass
+class LLMClient:
+    """Sends card requests to one OpenAI-compatible chat model (thread-safe)."""
+
+    params: DescribeParams
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    http_client: Any = None  # an httpx2.Client (openai 3.x); tests pass a MockTransport
+    gate: RateGate = field(init=False)
+    _openai: Any = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        self.gate = RateGate(self.sleep, self.clock)
+        import instructor  # heavy: only when LLM cards are asked for
+
+        self._mode = getattr(instructor.Mode, MODES[self.params.mode])
+
+    @property
+    def model_id(self) -> str:
+        """The model as recorded with each card (provider, base URL host and model)."""
+        where = self.params.base_url or "openai"
+        return f"{self.params.model}@{where}"
+
+    def _client(self) -> Any:
+        if self._openai is None:
+            import openai
+
+            key = os.environ.get(self.params.api_key_env)
+            if not key:
+                if self.params.provider == "openai" and not self.params.base_url:
+                    raise ParamsError(
+                        f"describe.api_key_env: environment variable {self.params.api_key_env} "
+                        "is not set (needed for describe.source: llm with OpenAI)"
+                    )
+                key = _PLACEHOLDER_KEY
+            self._openai = openai.OpenAI(
+                api_key=key,
+                base_url=self.params.base_url,
+                timeout=self.params.timeout_s,
+                max_retries=0,  # retries are ours: counted, shared pause on 429
+                http_client=self.http_client,
+            )
+        return self._openai
+
+    def describe(
+        self, messages: list[dict[str, str]], response_model: type[BaseModel]
+    ) -> tuple[BaseModel, Usage]:
+        """Ask for one card; returns ``(card, usage)`` or raises :class:`CallFailed`."""
+        import instructor
+        import openai
+        from instructor.core.hooks import Hooks
+
+        usage = Usage()
+        hooks = Hooks()
+
+        def on_kwargs(*_: Any, **__: Any) -> None:
+            usage.requests += 1
+
+        def on_response(response: Any) -> None:
+            counted = getattr(response, "usage", None)
+            if counted is not None:
+                usage.input_tokens += int(getattr(counted, "prompt_tokens", 0) or 0)
+                usage.output_tokens += int(getattr(counted, "completion_tokens", 0) or 0)
+
+        hooks.on("completion:kwargs", on_kwargs)
+        hooks.on("completion:response", on_response)
+        client = instructor.from_openai(self._client(), mode=self._mode)
+        attempt = 0
+        while True:
+            self.gate.wait()
+            try:
+                card = client.chat.completions.create(
+                    model=self.params.model,
+                    response_model=response_model,
+                    messages=messages,
+                    max_retries=self.params.max_reasks,
+                    temperature=self.params.temperature,
+                    max_tokens=self.params.max_output_tokens,
+                    hooks=hooks,
+                )
+                return card, usage
+            except Exception as err:  # classified below; anything else is a bug
+                cause = _api_error(err)
+                if cause is None:
+                    if isinstance(err, instructor.core.InstructorRetryException):
+                        raise CallFailed(_invalid_reason(err), usage) from None
+                    raise
+                retryable = isinstance(
+                    cause,
+                    openai.RateLimitError
+                    | openai.InternalServerError
+                    | openai.APITimeoutError
+                    | openai.APIConnectionError,
+                ) or (isinstance(cause, openai.APIStatusError) and cause.status_code in (408, 409))
+                if not retryable or attempt >= self.params.max_retries:
+                    raise CallFailed(_api_reason(cause, attempt), usage) from None
+                wait = self._wait(cause, attempt)
+                usage.retried += 1
+                log.info("LLM request: %s; retry %d in %.1f s", _short(cause), attempt + 1, wait)
+                attempt += 1
+                if isinstance(cause, openai.RateLimitError):
+                    usage.rate_limited += 1
+                    self.gate.pause(wait)  # every worker waits; ours in gate.wait() above
+                else:
+                    self.sleep(wait)
+
+    def _wait(self, cause: BaseException, attempt: int) -> float:
+        response = getattr(cause, "response", None)
+        told = retry_after_seconds(getattr(response, "headers", None))
+        if told is not None:
+            return min(told, 120.0)
+        backoff: float = self.params.backoff_s * (2**attempt)
+        return min(backoff * (1.0 + 0.25 * random.random()), 60.0)
+
+
+def _api_error(err: BaseException) -> BaseException | None:
+    """The openai API error behind ``err`` (instructor wraps it), if any."""
+    import openai
+
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        if isinstance(current, openai.APIError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _short(err: BaseException) -> str:
+    status = getattr(err, "status_code", None)
+    name = type(err).__name__
+    return f"{name} {status}" if status else name
+
+
+def _api_reason(err: BaseException, attempt: int) -> str:
+    message = str(err).splitlines()[0][:300] if str(err) else ""
+    return f"api error after {attempt + 1} attempt(s): {_short(err)}: {message}"
+
+
+def _invalid_reason(err: Any) -> str:
+    attempts = getattr(err, "n_attempts", None)
+    message = " ".join(str(err).split())[:400]
+    return f"invalid output after {attempts} attempt(s): {message}"

@@ -1,0 +1,60 @@
+"""The pydantic model an LLM must fill: the reference's four fields, validated.
+
+The category is an enum of the configured names, so a server that constrains
+output by JSON schema (llama.cpp in ``tools`` mode) can only pick a valid one,
+and any other server's wrong answer is re-asked by instructor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, Field, create_model, field_validator
+
+
+class ClusterDescriptionBase(BaseModel):
+    """Structured description of one cluster (fields of the reference design)."""
+
+    summary: str = Field(
+        description="2-3 sentence summary of what the items in this cluster have in common",
+        min_length=10,
+        max_length=1200,
+    )
+    pattern_name: str = Field(
+        description="short specific name for this cluster (3-5 words), distinct from siblings",
+        min_length=3,
+        max_length=80,
+    )
+    strength: int = Field(
+        ge=1, le=10, description="how consistent/coherent this cluster is (1=weak, 10=very strong)"
+    )
+
+    @field_validator("pattern_name")
+    @classmethod
+    def _few_words(cls, value: str) -> str:
+        value = " ".join(value.split()).strip(" .\"'")
+        if not 1 <= len(value.split()) <= 8:
+            raise ValueError("pattern_name must be 3-5 words")
+        return value
+
+
+def card_model(categories: Sequence[str]) -> type[ClusterDescriptionBase]:
+    """The response model for these category names (category is an enum of them)."""
+    category_enum = Enum(  # type: ignore[misc]
+        "Category", {name: name for name in categories}, type=str
+    )
+    fields: dict[str, Any] = {
+        "category": (
+            category_enum,
+            Field(description="primary category, one of: " + ", ".join(categories)),
+        )
+    }
+    model: type[ClusterDescriptionBase] = create_model(
+        "ClusterDescription",
+        __base__=ClusterDescriptionBase,
+        __doc__="Structured description of a cluster of similar text items.",
+        **fields,
+    )
+    return model

@@ -1,0 +1,75 @@
+"""Representative items (near the centroid, yet diverse) and extractive summaries."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+_SPACE = re.compile(r"\s+")
+
+
+def mmr(
+    vectors: np.ndarray, centroid: np.ndarray, *, k: int, lambda_: float = 0.7, pool: int = 200
+) -> np.ndarray:
+    """Row indices of ``k`` items by maximal marginal relevance to ``centroid``.
+
+    ``lambda_`` = 1 picks the items nearest the centroid; lower values trade
+    closeness for diversity (so five near-identical items are not all shown).
+    Only the ``pool`` items nearest the centroid are considered (outliers never
+    represent a cluster, and the cost stays O(pool * k)).
+    """
+    if len(vectors) == 0:
+        return np.empty(0, dtype=np.int64)
+    relevance = vectors @ centroid
+    candidates = np.argsort(-relevance, kind="stable")[:pool]
+    chosen: list[int] = [int(candidates[0])]
+    max_sim = vectors[candidates] @ vectors[chosen[0]]
+    taken = np.zeros(len(candidates), dtype=bool)
+    taken[0] = True
+    while len(chosen) < min(k, len(candidates)):
+        score = lambda_ * relevance[candidates] - (1.0 - lambda_) * max_sim
+        score[taken] = -np.inf
+        best = int(np.argmax(score))
+        taken[best] = True
+        chosen.append(int(candidates[best]))
+        max_sim = np.maximum(max_sim, vectors[candidates] @ vectors[candidates[best]])
+    return np.asarray(chosen, dtype=np.int64)
+
+
+def first_sentence(text: str, *, max_chars: int = 160) -> str:
+    """The first sentence of ``text`` (whitespace collapsed), cut at a word boundary."""
+    flat = _SPACE.sub(" ", text).strip()
+    sentence = _SENTENCE_END.split(flat, maxsplit=1)[0]
+    if len(sentence) > max_chars:
+        sentence = sentence[: max_chars - 1].rsplit(" ", 1)[0].rstrip(",;:- ") + "…"
+    return sentence
+
+
+def extractive_summary(texts: Sequence[str], *, sentences: int = 2, max_chars: int = 300) -> str:
+    """A short summary: the first sentences of the representative items, best first.
+
+    Too-short fragments (under four words) and repeats are skipped; the result is
+    cut to ``max_chars``.
+    """
+    picked: list[str] = []
+    seen: set[str] = set()
+    for text in texts:
+        sentence = first_sentence(text, max_chars=max(60, max_chars // max(sentences, 1)))
+        key = sentence.lower()
+        if len(sentence.split()) < 4 or key in seen:
+            continue
+        seen.add(key)
+        if not sentence.endswith((".", "!", "?", "…")):
+            sentence += "."
+        picked.append(sentence[:1].upper() + sentence[1:])
+        if len(picked) == sentences:
+            break
+    if not picked and texts:
+        picked = [first_sentence(texts[0], max_chars=max_chars)]
+    summary = " ".join(picked)
+    if len(summary) > max_chars:
+        summary = summary[: max_chars - 1].rsplit(" ", 1)[0] + "…"
+    return summary
