@@ -9,6 +9,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+
 from thememap.errors import BadRow, BadRowsError
 from thememap.ingest import load_items
 from thememap.params import InputParams

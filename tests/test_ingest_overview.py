@@ -8,6 +8,7 @@ from pathlib import Path
 
 import matplotlib
 import pytest
+
 from thememap.ingest import load_items
 from thememap.ingest.overview import (
     corpus_overview,

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from thememap.ingest import load_items
 from thememap.params import InputParams
 from thememap.store import open_store
