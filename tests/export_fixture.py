@@ -16,6 +16,7 @@ import sqlite3
 from pathlib import Path
 
 import numpy as np
+
 from thememap.store import open_store, transaction
 
 HOSTILE_TEXT = "<script>alert(1)</script>"

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from export_fixture import HOSTILE_TEXT, make_export_store
+
 from thememap.errors import ParamsError, StoreError
 from thememap.export import (
     SCHEMA_VERSION,

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from browser import artifact, coloured_pixels, needs_chromium, offline_browser, pixels_near
 from export_fixture import HOSTILE_TEXT, make_export_store
+
 from thememap.export import MapView, load_export_data, map_payload, write_map, write_run_index
 
 pytestmark = [pytest.mark.browser, needs_chromium]
@@ -126,6 +127,7 @@ def test_labels_follow_zoom_and_never_overlap(map_file: Path) -> None:
 
 def test_report_notebook_html_shows_the_map_offline(tmp_path: Path) -> None:
     import nbformat
+
     from thememap.run import render_html
 
     conn = make_export_store(tmp_path / "store.db", n=500)
@@ -186,4 +188,32 @@ def test_run_index_opens_offline(tmp_path: Path) -> None:
         page.screenshot(path=artifact("run_index.png"), full_page=True)
         page.click("text=01_embed")
         page.wait_for_url("**/01_embed.html")
+        assert session.dialogs == [] and session.remote_requests() == []
+
+
+@pytest.mark.slow
+def test_04_export_notebook_runs_and_its_report_works_offline(
+    tmp_path: Path, project_root: Path
+) -> None:
+    from thememap.run import run_chain
+
+    make_export_store(tmp_path / "store.db", n=700).close()
+    (tmp_path / "pyproject.toml").touch()
+    params = tmp_path / "p.yaml"
+    params.write_text('store: store.db\nnotebooks: ["04_export"]\nexport:\n  out_dir: exp\n')
+    result = run_chain(params, run_id="fixture-run", notebooks_dir=project_root / "notebooks")
+    assert result.ok and result.index_html is not None
+    run_dir = tmp_path / "reports" / "fixture-run"
+    assert (run_dir / "map.html").is_file() and (tmp_path / "exp" / "items.json").is_file()
+    with offline_browser(1200, 900) as session:
+        page = session.page
+        page.goto((run_dir / "04_export.html").as_uri())
+        page.frame_locator("iframe").first.locator('body[data-ready="1"]').wait_for(timeout=60_000)
+        shot = page.locator("iframe").first.screenshot(path=artifact("report_04_export.png"))
+        assert coloured_pixels(shot) > 1_500
+        assert "Themes over time" in page.inner_text("body")
+        page.goto(result.index_html.as_uri())
+        assert "04_export" in page.inner_text("body")
+        page.click("text=Interactive map")
+        page.wait_for_selector('body[data-ready="1"]', timeout=60_000)
         assert session.dialogs == [] and session.remote_requests() == []

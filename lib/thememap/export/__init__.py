@@ -6,7 +6,7 @@ Public API::
     load_export_data(conn, run_id=...) -> ExportData
     write_reference_json / write_parquet / write_manifest
     map_payload(data, ...) -> dict;  map_html(payload) -> str;  write_map(payload, path)
-    theme_volume(data, level=..., freq=...) -> DataFrame;  plot_theme_volume(...)
+    theme_volume(data, level=..., freq=...) -> DataFrame;  theme_trends;  plot_theme_volume
     top_themes(data, level=..., n=...) -> DataFrame
     write_run_index(run_dir, conn=..., run_id=..., notebooks=..., params=...) -> Path
 """
@@ -15,9 +15,9 @@ from thememap.export.map import MapView, map_html, map_payload, write_map
 from thememap.export.parquet import SCHEMA_VERSION, write_manifest, write_parquet
 from thememap.export.reference import reference_clusters, reference_items, write_reference_json
 from thememap.export.report_index import write_run_index
-from thememap.export.runner import ExportResult, export_run
+from thememap.export.runner import ExportResult, export_run, report_dir_for
 from thememap.export.source import ExportData, load_export_data
-from thememap.export.themes import plot_theme_volume, theme_volume, top_themes
+from thememap.export.themes import plot_theme_volume, theme_trends, theme_volume, top_themes
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -31,6 +31,8 @@ __all__ = [
     "plot_theme_volume",
     "reference_clusters",
     "reference_items",
+    "report_dir_for",
+    "theme_trends",
     "theme_volume",
     "top_themes",
     "write_manifest",

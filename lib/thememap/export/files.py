@@ -17,6 +17,8 @@ def write_atomic(path: Path, write: Callable[[Path], object]) -> Path:
     tmp = Path(tmp_name)
     try:
         write(tmp)
+        # mkstemp makes 0600 files; exports are for sharing (keep an existing file's mode)
+        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -41,6 +41,12 @@ class ExportResult:
         ]
 
 
+def report_dir_for(params: Params, run_id: str) -> Path | None:
+    """The run's report folder when the runner made one (``reports/<run>/``), else None."""
+    folder = params.resolve(params.report.dir) / run_id
+    return folder if run_id and folder.is_dir() else None
+
+
 def export_run(
     conn: sqlite3.Connection,
     params: Params,
