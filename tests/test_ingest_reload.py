@@ -148,6 +148,13 @@ print("finished", flush=True)
 """
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:  # not created yet, or removed as the child closed
+        return 0
+
+
 @pytest.mark.slow
 def test_a_killed_load_leaves_the_store_as_it_was(tmp_path: Path) -> None:
     store = tmp_path / "store.db"
@@ -158,18 +165,21 @@ def test_a_killed_load_leaves_the_store_as_it_was(tmp_path: Path) -> None:
     conn.close()
     path = tmp_path / "big.csv.gz"
     write_big_csv(path, 400_000)
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _KILL_SCRIPT, str(store), str(path)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    errors = tmp_path / "child-stderr.txt"
+    with errors.open("w") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _KILL_SCRIPT, str(store), str(path)],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
     assert proc.stdout is not None
-    assert proc.stdout.readline().strip() == "started"
+    assert proc.stdout.readline().strip() == "started", errors.read_text()
     wal = Path(f"{store}-wal")
     deadline = time.monotonic() + 60
     # kill once the load has written a good part of its transaction into the WAL
-    while time.monotonic() < deadline and (not wal.exists() or wal.stat().st_size < 4_000_000):
-        assert proc.poll() is None, "the load finished before it could be killed"
+    while time.monotonic() < deadline and _size(wal) < 4_000_000:
+        assert proc.poll() is None, f"the load ended before it was killed: {errors.read_text()}"
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
