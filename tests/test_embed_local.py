@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from thememap.embed import local_onnx
 from thememap.embed.base import Embedder, make_embedder
 from thememap.embed.local_onnx import LocalModel, LocalOnnxEmbedder
@@ -111,6 +112,22 @@ def test_registry_builds_it_from_params(cache_dir: Path) -> None:
     embedder = make_embedder(EmbedParams(cache_dir=cache_dir, quantize=False, threads=1))
     assert isinstance(embedder, LocalOnnxEmbedder)
     assert embedder.model_id.endswith(":fp32")
+
+
+def test_batches_are_bounded_by_count_and_padded_tokens() -> None:
+    lengths = [5, 5, 5, 5, 100, 100, 100, 256]
+    order = list(range(len(lengths)))
+    assert local_onnx.length_batches(order, lengths, batch_size=3, max_tokens=10_000) == [
+        [0, 1, 2],
+        [3, 4, 5],
+        [6, 7],
+    ]
+    assert local_onnx.length_batches(order, lengths, batch_size=64, max_tokens=200) == [
+        [0, 1, 2, 3],
+        [4, 5],
+        [6],
+        [7],
+    ]
 
 
 def test_unknown_model_names_the_valid_ones(tmp_path: Path) -> None:

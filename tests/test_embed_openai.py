@@ -20,6 +20,7 @@ from typing import Any
 import httpx2
 import numpy as np
 import pytest
+
 from thememap.embed.base import Embedder, make_embedder
 from thememap.embed.openai_api import (
     OpenAIEmbedder,
