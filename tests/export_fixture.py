@@ -5,8 +5,10 @@ included) and fills it as 02_cluster / 03_describe do: clusters with run_id,
 level, name "L<level>_<label>", parent_id, comment_count, centroid, coherence,
 representatives (item ids), keywords and the reference's llm_* card fields;
 memberships with strength and outlier score; layouts; and the reference's
-items.embedding_cluster_l1..l3 (label numbers) and umap_x/umap_y. With
-``label_xy=False`` the clusters' x/y (label anchors) are left empty.
+items.embedding_cluster_l1..l3 (label numbers) and umap_x/umap_y; with
+``cards`` also cluster_cards (an offline card per cluster, an LLM card per
+level-1 cluster) and card_quality. With ``label_xy=False`` the clusters' x/y
+(label anchors) are left empty.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ def make_export_store(
     memberships: bool = True,
     tricky: bool = True,
     label_xy: bool = True,
+    cards: bool = True,
 ) -> sqlite3.Connection:
     """A store at ``path`` with ``n`` items in 5 x 3 x 2 nested clusters; returns the connection."""
     rng = np.random.default_rng(seed)
@@ -111,6 +114,32 @@ def make_export_store(
                     ),
                 )  # fmt: skip
                 ids[key] = int(cur.lastrowid or 0)
+                if cards:  # 03_describe: an offline card for each, an LLM card at level 1
+                    word = _WORDS[a].split()[1]
+                    conn.execute(
+                        "INSERT INTO cluster_cards(cluster_id, source, pattern_name, summary,"
+                        " category, strength, keywords, representative_ids, coherence)"
+                        " VALUES (?, 'offline', ?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            ids[key], f"offline {word} {key}", f"Offline summary of {word}.",
+                            CATEGORIES[a % len(CATEGORIES)], 2 + a,
+                            json.dumps([f"{word} phrase {k}" for k in range(5)]),
+                            json.dumps([m[0] for m in members[-2:]]), 0.4,
+                        ),
+                    )  # fmt: skip
+                    if level == 1:
+                        conn.execute(
+                            "INSERT INTO cluster_cards(cluster_id, source, pattern_name, summary,"
+                            " category, strength, keywords, representative_ids)"
+                            " VALUES (?, 'test-llm', ?, ?, ?, ?, ?, ?)",
+                            (
+                                ids[key],
+                                f"{_WORDS[a].split()[0].title()} theme {'.'.join(map(str, key))}",
+                                "LLM summary.", CATEGORIES[a % len(CATEGORIES)], 3 + a,
+                                json.dumps([f"llm {word} {k}" for k in range(4)]),
+                                json.dumps([m[0] for m in members[:2]]),
+                            ),
+                        )  # fmt: skip
         for r in rows:
             keys = [r[8:9], r[8:10], r[8:11]]
             conn.execute(
@@ -131,4 +160,12 @@ def make_export_store(
                         for lv, k in enumerate(keys, 1)
                     ],
                 )
+        if cards:
+            for level in (1, 2, 3):
+                conn.execute(
+                    "INSERT INTO card_quality(cluster_run_id, source, level, figures)"
+                    " VALUES (?, 'offline', ?, ?)",
+                    (run_id, level, json.dumps({"level": level, "retrieval_top1": 0.9 - 0.2 * level,
+                                                "chance": 0.2, "near_duplicate_pairs": level})),
+                )  # fmt: skip
     return conn

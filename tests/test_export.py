@@ -127,13 +127,16 @@ def test_export_run_writes_everything_with_a_manifest(conn, write_params, tmp_pa
     result = export_run(conn, params, run_id="fixture-run", report_dir=report)
     names = {p.name for p in (tmp_path / "exp").iterdir()}
     assert names == {
-        "items.json", "clusters.json", "items.parquet", "clusters.parquet", "map.html",
-        "manifest.json",
+        "items.json", "clusters.json", "items.parquet", "clusters.parquet", "cards.parquet",
+        "map.html", "manifest.json",
     }  # fmt: skip
     manifest = json.loads((tmp_path / "exp" / "manifest.json").read_text())
     assert manifest["schema_version"] == SCHEMA_VERSION
     assert manifest["run_id"] == "fixture-run"
     assert manifest["clusters_per_level"] == {"1": 5, "2": 15, "3": 30}
+    assert [q["level"] for q in manifest["label_quality"]] == [1, 2, 3]
+    cards = pd.read_parquet(tmp_path / "exp" / "cards.parquet")
+    assert len(cards) == 50 + 5 and set(cards["source"]) == {"offline", "test-llm"}
     assert manifest["files"]["items.json"]["bytes"] == (tmp_path / "exp/items.json").stat().st_size
     assert (report / "map.html").read_text() == result.map_page
     assert result.map is not None and "<iframe" in result.map._repr_html_()
@@ -250,6 +253,7 @@ def test_run_index_links_notebooks_and_escapes_everything(conn, tmp_path: Path) 
     assert '<a href="01_embed.html">01_embed</a>' in page and 'href="map.html"' in page
     assert "clusters, level 3" in page and "label_quality (03_describe)" in page
     assert "unplaced share, level 1" in page and "OPENAI_API_KEY" in page
+    assert "<h2>Label quality</h2>" in page and "retrieval_top1" in page
     assert "http" not in page.replace("http-equiv", "")  # nothing remote
 
 
@@ -264,3 +268,23 @@ def test_label_positions_fall_back_to_a_member_near_the_median(tmp_path: Path) -
     )
     gap = (computed.clusters[["x", "y"]] - stored.clusters[["x", "y"]]).abs().max().max()
     assert gap < 4.0
+
+
+def test_cards_come_from_the_chosen_card(conn, tmp_path: Path) -> None:
+    data = load_export_data(conn)
+    payload = map_payload(data)
+    by_name = {c["name"]: c for c in payload["clusters"]}
+    l1 = next(c for c in payload["clusters"] if c["level"] == 1)
+    assert l1["keywords"][0].startswith("llm ")  # the LLM card (chosen for the reference columns)
+    l2 = next(c for c in payload["clusters"] if c["level"] == 2)
+    assert "phrase" in l2["keywords"][0]  # the offline card
+    assert l2["title"] == by_name[l2["name"]]["title"] and l2["summary"].startswith("Items about")
+    # no llm_* columns filled: the offline card fills the reference's fields
+    conn.execute(
+        "UPDATE clusters SET llm_pattern_name = NULL, llm_description = NULL,"
+        " strength_score = NULL WHERE level = 3"
+    )
+    records = write_reference_json(conn, tmp_path / "o")["clusters.json"]
+    l3 = [c for c in json.loads(records.read_text()) if c["level"] == 3]
+    assert all(c["pattern_name"].startswith("offline ") for c in l3)
+    assert all(isinstance(c["strength"], int) for c in l3)

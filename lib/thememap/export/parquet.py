@@ -5,7 +5,9 @@ created_at, 2D position, the reference level columns and, per level, the
 cluster id, name and (when the store keeps one) the membership/outlier score.
 ``clusters.parquet``: one row per cluster of the run with every stored column
 (cards, keywords, quality figures) except binary vectors, plus the label
-position. ``SCHEMA_VERSION`` changes whenever a column changes meaning or goes away.
+position (the chosen card's fields prefixed ``card_``). ``cards.parquet``: every
+card of those clusters, all sources. ``SCHEMA_VERSION`` changes whenever a column
+changes meaning or goes away.
 """
 
 from __future__ import annotations
@@ -60,12 +62,25 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> Path:
     return write_atomic(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
 
 
+def cards_frame(data: ExportData) -> pd.DataFrame:
+    """Every card of the run's clusters, all sources (offline and LLM), as in the store."""
+    cards = data.cards.copy()
+    for column in ("keywords", "representative_ids"):
+        if column in cards.columns:
+            cards[column] = cards[column].map(lambda v: [str(x) for x in v])
+    return cards
+
+
 def write_parquet(data: ExportData, out_dir: Path) -> dict[str, Path]:
-    """Write ``items.parquet`` and ``clusters.parquet`` into ``out_dir`` atomically."""
-    return {
+    """Write ``items.parquet``, ``clusters.parquet`` (and ``cards.parquet`` when there are
+    cards) into ``out_dir`` atomically."""
+    files = {
         "items.parquet": _write_parquet(items_frame(data), out_dir / "items.parquet"),
         "clusters.parquet": _write_parquet(clusters_frame(data), out_dir / "clusters.parquet"),
     }
+    if not data.cards.empty:
+        files["cards.parquet"] = _write_parquet(cards_frame(data), out_dir / "cards.parquet")
+    return files
 
 
 def write_manifest(

@@ -15,8 +15,11 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from thememap.export.files import write_text_atomic
-from thememap.export.source import card_value, cluster_run_id, table_columns
+from thememap.export.source import card_value, chosen_cards, cluster_run_id, read_cards
 
 ITEM_FIELDS = (
     "id", "content", "metadata", "created_at", "x", "y", "cluster_l1", "cluster_l2", "cluster_l3",
@@ -35,6 +38,11 @@ def _metadata(value: Any) -> Any:
         except ValueError:
             return {}
     return value if value is not None else {}
+
+
+def _integral(value: Any) -> Any:
+    """7.0 -> 7 (a card's strength read through pandas), anything else unchanged."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def reference_items(conn: sqlite3.Connection) -> list[dict[str, Any]]:
@@ -60,11 +68,22 @@ def reference_items(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     ]
 
 
-def _cards_by_cluster(conn: sqlite3.Connection) -> dict[int, dict[str, Any]]:
-    for table in ("cards", "cluster_cards"):
-        if "cluster_id" in table_columns(conn, table):
-            return {row["cluster_id"]: dict(row) for row in conn.execute(f"SELECT * FROM {table}")}
-    return {}
+def _cards_by_cluster(
+    conn: sqlite3.Connection, rows: list[sqlite3.Row]
+) -> dict[int, dict[str, Any]]:
+    """The chosen card of each cluster, keyed by cluster id, fields prefixed ``card_``."""
+    if not rows:
+        return {}
+    clusters = pd.DataFrame([dict(r) for r in rows])
+    cards = chosen_cards(read_cards(conn, clusters["id"].tolist()), clusters)
+    return {
+        int(card["cluster_id"]): {
+            f"card_{k}": (None if isinstance(v, float) and np.isnan(v) else v)
+            for k, v in card.items()
+            if k != "cluster_id"
+        }
+        for card in cards.to_dict("records")
+    }
 
 
 def reference_clusters(
@@ -76,7 +95,7 @@ def reference_clusters(
     rows = conn.execute(
         f"SELECT * FROM clusters {where} ORDER BY level, comment_count DESC, id", args
     ).fetchall()
-    cards = _cards_by_cluster(conn)
+    cards = _cards_by_cluster(conn, rows)
     records = []
     for row in rows:
         data = {**cards.get(row["id"], {}), **dict(row)}
@@ -91,7 +110,7 @@ def reference_clusters(
                 "description": card_value(data, "summary"),
                 "pattern_name": card_value(data, "title"),
                 "category": card_value(data, "category"),
-                "strength": card_value(data, "strength"),
+                "strength": _integral(card_value(data, "strength")),
             }
         )
     return records

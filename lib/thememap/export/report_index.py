@@ -15,9 +15,10 @@ from typing import Any
 
 import yaml
 
+from thememap.errors import StoreError
 from thememap.export.files import write_text_atomic
 from thememap.export.safe import esc
-from thememap.export.source import table_columns
+from thememap.export.source import cluster_run_id, read_quality, table_columns
 from thememap.store.runs import run_steps
 
 # step figures whose name says "quality" get a row among the headline figures
@@ -50,7 +51,8 @@ def _figure(value: Any) -> str:
 def headline_figures(
     conn: sqlite3.Connection, run_id: str, steps: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    """Items, items placed on the map, clusters per level, unplaced share, label quality figures."""
+    """Items, items placed on the map, clusters per level, unplaced share, and the step
+    figures whose names speak of quality (label-quality tables come separately)."""
     figures: dict[str, Any] = {}
     figures["items"] = conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
     figures["items on the map"] = conn.execute(
@@ -82,6 +84,23 @@ def headline_figures(
             if isinstance(value, (int, float)) and any(w in key.lower() for w in _QUALITY_WORDS):
                 figures[f"{key} ({step['step']})"] = value
     return figures
+
+
+def label_quality_table(conn: sqlite3.Connection, run_id: str) -> str:
+    """The run's label-quality figures (03_describe's card_quality) as an HTML table, or ''."""
+    try:
+        quality = read_quality(conn, cluster_run_id(conn, run_id))
+    except StoreError:
+        return ""
+    if quality.empty:
+        return ""
+    columns = ["source", "level", *[c for c in quality.columns if c not in ("source", "level")]]
+    head = "".join(f"<th>{esc(c)}</th>" for c in columns)
+    body = "".join(
+        "<tr>" + "".join(f'<td class="num">{_figure(row[c])}</td>' for c in columns) + "</tr>"
+        for row in quality[columns].to_dict("records")
+    )
+    return f"<h2>Label quality</h2><table><tr>{head}</tr>{body}</table>"
 
 
 def write_run_index(
@@ -142,6 +161,7 @@ def write_run_index(
 <h2>Notebooks</h2>
 <table><tr><th>notebook</th><th>status</th><th>time</th><th>error</th></tr>{"".join(nb_rows)}</table>
 {"<ul>" + "".join(extra_links) + "</ul>" if extra_links else ""}
+{label_quality_table(conn, run_id)}
 <h2>Steps</h2>
 <table><tr><th>step</th><th>status</th><th>time</th><th>figures</th></tr>{step_rows}</table>
 <h2>Params</h2>

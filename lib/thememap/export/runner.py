@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 from dataclasses import dataclass, field
@@ -92,6 +93,7 @@ def export_run(
             "clusters_per_level": {
                 str(lv): int((data.clusters["level"] == lv).sum()) for lv in data.levels
             },
+            "label_quality": json.loads(data.quality.to_json(orient="records")),
         },
     )
     log.info("exported %d items, %d clusters to %s", len(data.items), len(data.clusters), out_dir)

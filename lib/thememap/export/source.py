@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -25,14 +25,17 @@ LEVEL_COLUMNS = {1: "embedding_cluster_l1", 2: "embedding_cluster_l2", 3: "embed
 # membership columns kept per item and level when the store has them
 _SCORE_COLUMNS = ("strength", "outlier_score", "placed_from_noise", "score")
 # card columns: where each card field may live (first found wins)
+# (clusters.llm_* are the chosen card as 03_describe filled them; card_* come from the
+# chosen row of cluster_cards; plain keywords/representatives are 02_cluster's)
 CARD_FIELDS: dict[str, tuple[str, ...]] = {
-    "title": ("llm_pattern_name", "pattern_name", "title", "label"),
-    "summary": ("llm_description", "description", "summary"),
-    "category": ("llm_category", "category"),
-    "strength": ("strength_score", "strength"),
-    "keywords": ("keywords", "key_phrases", "keyphrases"),
-    "representatives": ("representatives", "representative_ids", "samples"),
+    "title": ("llm_pattern_name", "card_pattern_name"),
+    "summary": ("llm_description", "card_summary"),
+    "category": ("llm_category", "card_category"),
+    "strength": ("strength_score", "card_strength"),
+    "keywords": ("card_keywords", "keywords"),
+    "representatives": ("card_representative_ids", "representatives"),
 }
+_LIST_COLUMNS = ("keywords", "representatives", "card_keywords", "card_representative_ids")
 
 
 @dataclass
@@ -45,13 +48,16 @@ class ExportData:
     store keeps them, the membership figures per level (``strength_lN``,
     ``outlier_score_lN``, ``placed_from_noise_lN``). ``clusters`` has every column of the
     clusters table (plus a joined card table) and ``x, y``: the 2D position of the
-    cluster's label on the map.
+    cluster's label on the map. ``cards``: every card of those clusters (all
+    sources); ``quality``: label-quality figures per (source, level), when stored.
     """
 
     run_id: str | None
     items: pd.DataFrame
     clusters: pd.DataFrame
     levels: list[int]
+    cards: pd.DataFrame = field(default_factory=pd.DataFrame)
+    quality: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def table_columns(conn: sqlite3.Connection, table: str) -> list[str]:
@@ -94,25 +100,69 @@ def _json_list(value: Any) -> list[Any]:
     return [value]
 
 
-def _read_clusters(conn: sqlite3.Connection, run_id: str | None) -> pd.DataFrame:
+def read_cards(conn: sqlite3.Connection, cluster_ids: list[int]) -> pd.DataFrame:
+    """Every card (all sources) of these clusters; empty when 03_describe has not run."""
+    if "cluster_id" not in table_columns(conn, "cluster_cards") or not cluster_ids:
+        return pd.DataFrame()
+    cards = pd.read_sql_query("SELECT * FROM cluster_cards ORDER BY cluster_id, source", conn)
+    cards = cards[cards["cluster_id"].isin(set(cluster_ids))].reset_index(drop=True)
+    for column in ("keywords", "representative_ids"):
+        if column in cards.columns:
+            cards[column] = cards[column].map(_json_list)
+    return cards
+
+
+def chosen_cards(cards: pd.DataFrame, clusters: pd.DataFrame) -> pd.DataFrame:
+    """One card per cluster: the one 03_describe chose for the reference columns (same name),
+    else a working LLM card, else the offline card, else a failed one."""
+    if cards.empty:
+        return cards
+    chosen_name = dict(
+        zip(clusters["id"], clusters.get("llm_pattern_name", pd.Series()), strict=False)
+    )
+    ok = (
+        cards["failure"].isna()
+        if "failure" in cards.columns
+        else pd.Series(True, index=cards.index)
+    )
+    same = cards["pattern_name"] == cards["cluster_id"].map(chosen_name)
+    rank = np.where(
+        ok & same, 0, np.where(ok & (cards["source"] != "offline"), 1, np.where(ok, 2, 3))
+    )
+    order = cards.assign(_rank=rank).sort_values(["cluster_id", "_rank", "source"])
+    return order.drop_duplicates("cluster_id").drop(columns="_rank").reset_index(drop=True)
+
+
+def read_quality(conn: sqlite3.Connection, run_id: str | None) -> pd.DataFrame:
+    """Label-quality figures of a cluster run, one row per (source, level); may be empty."""
+    if run_id is None or "figures" not in table_columns(conn, "card_quality"):
+        return pd.DataFrame()
+    rows = conn.execute(
+        "SELECT source, level, figures FROM card_quality WHERE cluster_run_id = ?"
+        " ORDER BY source, level",
+        (run_id,),
+    ).fetchall()
+    return pd.DataFrame([{"source": r[0], **json.loads(r[2]), "level": r[1]} for r in rows])
+
+
+def _read_clusters(
+    conn: sqlite3.Connection, run_id: str | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     where, args = ("WHERE run_id = ?", (run_id,)) if run_id is not None else ("", ())
     clusters = pd.read_sql_query(
         f"SELECT * FROM clusters {where} ORDER BY level, comment_count DESC, id", conn, params=args
     )
-    # a card table (03_describe), when there is one, joins by cluster id
-    for table in ("cards", "cluster_cards"):
-        card_columns = table_columns(conn, table)
-        if "cluster_id" in card_columns:
-            cards = pd.read_sql_query(f"SELECT * FROM {table}", conn)
-            extra = [c for c in cards.columns if c == "cluster_id" or c not in clusters.columns]
-            clusters = clusters.merge(
-                cards[extra], how="left", left_on="id", right_on="cluster_id"
-            ).drop(columns="cluster_id")
-            break
-    for column in ("keywords", "key_phrases", "representatives", "representative_ids"):
+    all_cards = read_cards(conn, clusters["id"].tolist())
+    cards = chosen_cards(all_cards, clusters)
+    if not cards.empty:
+        cards = cards.rename(columns={c: f"card_{c}" for c in cards.columns if c != "cluster_id"})
+        clusters = clusters.merge(cards, how="left", left_on="id", right_on="cluster_id").drop(
+            columns="cluster_id"
+        )
+    for column in _LIST_COLUMNS:
         if column in clusters.columns:
             clusters[column] = clusters[column].map(_json_list)
-    return clusters
+    return clusters, all_cards
 
 
 def _item_cluster_ids(
@@ -196,7 +246,7 @@ def load_export_data(conn: sqlite3.Connection, *, run_id: str | None = None) -> 
     run = cluster_run_id(conn, run_id)
     if run_id and run != run_id:
         log.info("run %s has no clusters of its own; exporting those of run %s", run_id, run)
-    clusters = _read_clusters(conn, run)
+    clusters, cards = _read_clusters(conn, run)
     items = pd.read_sql_query(
         "SELECT id, external_id, content, metadata, created_at, umap_x AS x, umap_y AS y, "
         + ", ".join(LEVEL_COLUMNS.values())
@@ -209,7 +259,14 @@ def load_export_data(conn: sqlite3.Connection, *, run_id: str | None = None) -> 
     levels = [lv for lv in levels if lv in LEVEL_COLUMNS]
     _item_cluster_ids(conn, items, clusters, levels, run)
     _label_positions(items, clusters, levels)
-    return ExportData(run_id=run, items=items, clusters=clusters, levels=levels)
+    return ExportData(
+        run_id=run,
+        items=items,
+        clusters=clusters,
+        levels=levels,
+        cards=cards,
+        quality=read_quality(conn, run),
+    )
 
 
 def card_value(row: pd.Series | dict[str, Any], field: str) -> Any:
