@@ -7,7 +7,8 @@ names. A small share of level-wide IDF keeps words that every sibling shares but
 that still say something about the parent (otherwise a leaf could lose its topic).
 
 Phrases are 1..``ngram_max`` word n-grams that neither start nor end with a stop
-word ("game of life" is kept, "of the" is not); longer phrases get a small bonus
+word and hold no stop word inside except connectors ("game of life" is kept,
+"of the" and "driver is compatible" are not); longer phrases get a small bonus
 because they read better, and a phrase overlapping a better one is skipped.
 """
 
@@ -27,16 +28,20 @@ from thememap.describe.hierarchy import ClusterNode, Hierarchy
 _URL = re.compile(r"https?://\S+|www\.\S+|\S+@\S+\.\w+")
 _TOKEN = re.compile(r"[^\W\d_][\w+#'-]*[\w+#]|[^\W\d_]", re.UNICODE)
 
-# Weight of level-wide IDF next to sibling contrast (documented above).
-LEVEL_IDF_SHARE = 0.25
+# Stop words allowed inside a phrase ("game of life", "tools for astronomy").
+CONNECTORS = frozenset({"of", "for", "and", "in", "on", "to", "with", "de", "la", "du"})
+# Exponent of the corpus-wide IDF factor (see ctfidf).
+CORPUS_IDF_POWER = 1.0
 # Score multiplier per extra word in a phrase: readable phrases beat single words.
 PHRASE_BONUS = 0.35
 
 
 def normalise(text: str) -> str:
     """Lower-case, NFKC, accents stripped, URLs and e-mail addresses removed."""
-    text = unicodedata.normalize("NFKC", _URL.sub(" ", text)).lower()
-    decomposed = unicodedata.normalize("NFKD", text)
+    text = _URL.sub(" ", text).lower()
+    if text.isascii():  # the common case: nothing to fold
+        return text
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
@@ -48,7 +53,7 @@ def make_analyzer(
     def analyse(text: str) -> list[str]:
         tokens = [t.strip("'-") for t in _TOKEN.findall(normalise(text))]
         tokens = [t for t in tokens if len(t) > 1 or t in "c"]
-        out: list[str] = []
+        out: set[str] = set()  # presence per item is all that is counted
         n_tokens = len(tokens)
         for i, first in enumerate(tokens):
             if first in stop_words:
@@ -59,8 +64,11 @@ def make_analyzer(
                 last = tokens[i + n - 1]
                 if last in stop_words:
                     continue
-                out.append(" ".join(tokens[i : i + n]))
-        return out
+                inner = tokens[i + 1 : i + n - 1]
+                if any(t in stop_words and t not in CONNECTORS for t in inner):
+                    continue  # "driver is compatible", "font this package": not a phrase
+                out.add(" ".join(tokens[i : i + n]))
+        return list(out)
 
     return analyse
 
@@ -71,6 +79,9 @@ class PhraseCounts:
 
     matrix: sparse.csr_matrix
     vocabulary: np.ndarray  # phrase strings, column order
+
+    def __post_init__(self) -> None:
+        self.n_words = np.array([p.count(" ") + 1 for p in self.vocabulary], dtype=np.float32)
 
     @classmethod
     def fit(
@@ -110,29 +121,41 @@ def class_counts(counts: PhraseCounts, nodes: Sequence[ClusterNode]) -> np.ndarr
     return np.asarray((indicator @ counts.matrix).todense(), dtype=np.float32)
 
 
-def ctfidf(class_df: np.ndarray, sizes: np.ndarray, level_df: np.ndarray | None) -> np.ndarray:
+def ctfidf(
+    class_df: np.ndarray, sizes: np.ndarray, corpus_idf: np.ndarray | None = None
+) -> np.ndarray:
     """Class-based TF-IDF of a sibling group.
 
     ``class_df[c, t]``: items of class c containing t; tf is that share of the class,
     idf = log(1 + mean class size / items containing t across siblings) (BERTopic's
-    c-TF-IDF on document frequencies), blended with the level-wide idf.
+    c-TF-IDF on document frequencies), times ``corpus_idf ** CORPUS_IDF_POWER`` so that
+    boilerplate common to the whole corpus ("this package contains") loses to
+    specific phrases even where it is locally frequent.
     """
     tf = class_df / np.maximum(sizes[:, None], 1.0)
     across = class_df.sum(axis=0)
     idf = np.log1p(sizes.mean() / np.maximum(across, 1.0))
-    if level_df is not None:
-        level_idf = np.log1p(level_df.sum() / np.maximum(level_df, 1.0) / max(len(level_df), 1))
-        idf = (1 - LEVEL_IDF_SHARE) * idf + LEVEL_IDF_SHARE * level_idf
+    if corpus_idf is not None:
+        idf = idf * corpus_idf**CORPUS_IDF_POWER
     scores: np.ndarray = tf * idf[None, :]
     return scores
 
 
-def top_phrases(scores: np.ndarray, vocabulary: np.ndarray, *, k: int) -> list[str]:
+def _stem(word: str) -> str:
+    """Crude plural folding for overlap checks ("games" ~ "game", "fonts" ~ "font")."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def top_phrases(scores: np.ndarray, counts: PhraseCounts, *, k: int) -> list[str]:
     """The ``k`` best phrases of one class, longer phrases favoured, overlaps skipped."""
     if scores.size == 0:
         return []
-    n_words = np.char.count(vocabulary.astype(str), " ") + 1
-    boosted = scores * (1.0 + PHRASE_BONUS * (n_words - 1))
+    vocabulary = counts.vocabulary
+    boosted = scores * (1.0 + PHRASE_BONUS * (counts.n_words - 1))
     order = np.argsort(-boosted, kind="stable")
     chosen: list[str] = []
     used: set[str] = set()
@@ -140,7 +163,7 @@ def top_phrases(scores: np.ndarray, vocabulary: np.ndarray, *, k: int) -> list[s
         if boosted[idx] <= 0:
             break
         phrase = str(vocabulary[idx])
-        words = set(phrase.split())
+        words = {_stem(w) for w in phrase.split()}
         if words & used:
             continue  # "chess engine" after "chess" says little new
         chosen.append(phrase)
@@ -155,22 +178,31 @@ def sibling_keyphrases(
 ) -> dict[int, list[str]]:
     """Key phrases of every cluster, each contrasted with its siblings."""
     phrases: dict[int, list[str]] = {}
+    n_items = max(counts.matrix.shape[0], 1)
+    corpus_df = np.asarray(counts.matrix.sum(axis=0)).ravel()
+    corpus_idf = np.log(n_items / np.maximum(corpus_df, 1.0))
     for level in hierarchy.levels:
-        nodes = hierarchy.level(level)
-        level_df = class_counts(counts, nodes).sum(axis=0) if len(nodes) > 1 else None
         for group in hierarchy.sibling_groups(level):
             df = class_counts(counts, group)
             sizes = np.array([n.size for n in group], dtype=np.float32)
-            scores = ctfidf(df, sizes, level_df)
+            scores = ctfidf(df, sizes, corpus_idf)
             for row, node in enumerate(group):
-                phrases[node.id] = top_phrases(scores[row], counts.vocabulary, k=k)
+                phrases[node.id] = top_phrases(scores[row], counts, k=k)
     return phrases
 
 
 def name_from_phrases(phrases: Sequence[str], *, min_words: int = 2, max_words: int = 5) -> str:
-    """A readable 2-5 word name: the best phrase, joined by the next ones while too short."""
+    """A readable 2-5 word name from the best key phrases.
+
+    A phrase of ``min_words``..``max_words`` words among the best three is the name by
+    itself ("Bittorrent client" rather than "Tool, bittorrent client"); otherwise the
+    best phrases are joined until the name has ``min_words`` words ("Audio, sound").
+    """
     if not phrases:
         return "Unnamed cluster"
+    for phrase in phrases[:3]:
+        if min_words <= len(phrase.split()) <= max_words:
+            return phrase[:1].upper() + phrase[1:]
     parts: list[str] = []
     words = 0
     for phrase in phrases:

@@ -257,5 +257,7 @@ def _api_reason(err: BaseException, attempt: int) -> str:
 
 def _invalid_reason(err: Any) -> str:
     attempts = getattr(err, "n_attempts", None)
-    message = " ".join(str(err).split())[:400]
-    return f"invalid output after {attempts} attempt(s): {message}"
+    failed = getattr(err, "failed_attempts", None) or []
+    last = failed[-1].exception if failed else err
+    message = " ".join(str(last).replace("For further information visit", "|").split())
+    return f"invalid output after {attempts} attempt(s): {message.split(' | ')[0][:300]}"

@@ -308,6 +308,10 @@ class LLMDescriber:
 
             self.cards_ = self._walk(hierarchy, offline, resolve)
         bar.close()
+        for cluster_id, card in self.cards_.items():  # what the answer rests on
+            base = offline[cluster_id]
+            card.keywords, card.representative_ids = base.keywords, base.representative_ids
+            card.coherence = base.coherence
         self.cost_ = budget.spent
         log.info(
             "LLM cards: %d written, %d failed, %d requests, %.4f USD%s",

@@ -1,0 +1,185 @@
+"""Tables and plots of the 03_describe notebook (every item text HTML-escaped)."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from thememap.describe.budget import CostPlan
+from thememap.describe.step import LoadedHierarchy
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from thememap.describe.llm_runner import LLMDescriber
+
+
+class Html(str):
+    """A string Jupyter renders as HTML (the last expression of a cell)."""
+
+    def _repr_html_(self) -> str:
+        return str(self)
+
+
+_STYLE = (
+    "<style>.tm-cards{border-collapse:collapse;font-size:13px}"
+    ".tm-cards td,.tm-cards th{border-bottom:1px solid #ddd;padding:4px 8px;"
+    "text-align:left;vertical-align:top}.tm-cards th{background:#f4f4f4}"
+    ".tm-kw{color:#666;font-size:12px}.tm-fail{color:#b00}</style>"
+)
+
+
+def _e(value: Any) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def cards_table(cards: pd.DataFrame, *, level: int, max_rows: int = 40) -> Html:
+    """One level's cards, biggest first: name, size, category, strength, summary, key phrases."""
+    rows = cards[cards["level"] == level].sort_values("comment_count", ascending=False)
+    body = []
+    for r in rows.head(max_rows).to_dict("records"):
+        name = (
+            f'<span class="tm-fail">failed: {_e(r["failure"])}</span>'
+            if isinstance(r["failure"], str)
+            else f"<b>{_e(r['pattern_name'])}</b>"
+        )
+        body.append(
+            f"<tr><td>{_e(r['name'])}</td><td>{name}</td><td>{int(r['comment_count'])}</td>"
+            f"<td>{_e(r['category'])}</td><td>{_e(r['strength'])}</td><td>{_e(r['summary'])}</td>"
+            f'<td class="tm-kw">{_e(", ".join(list(r["keywords"])[:6]))}</td></tr>'
+        )
+    more = len(rows) - max_rows
+    caption = f"<caption>Level {level}: {len(rows)} clusters" + (
+        f" (largest {max_rows} shown)</caption>" if more > 0 else "</caption>"
+    )
+    head = (
+        "<tr><th>cluster</th><th>pattern name</th><th>items</th><th>category</th>"
+        "<th>strength</th><th>summary</th><th>key phrases</th></tr>"
+    )
+    return Html(f'{_STYLE}<table class="tm-cards">{caption}{head}{"".join(body)}</table>')
+
+
+def plan_table(plan: CostPlan) -> pd.DataFrame:
+    """The cost plan as a two-column table."""
+    d = plan.to_dict()
+    rows = [
+        ("model", d["model"]),
+        ("clusters", d["clusters"]),
+        ("calls already in the cache (free)", d["cached"]),
+        ("calls to make", d["calls"]),
+        ("estimated input tokens", f"{d['input_tokens']:,}"),
+        ("estimated output tokens", f"{d['output_tokens']:,}"),
+        ("estimated cost (USD)", f"{d['cost_usd']:.4f}"),
+        ("estimated time", f"{d['seconds']:.0f} s"),
+        ("max_calls / max_cost", f"{d['max_calls']} / {d['max_cost']}"),
+        ("within the limits", d["within_limits"]),
+    ]
+    return pd.DataFrame(rows, columns=["", "value"]).set_index("")
+
+
+def spent_table(describer: LLMDescriber | None) -> pd.DataFrame:
+    """What the LLM run really cost (all zero when no LLM was used)."""
+    if describer is None:
+        rows: list[tuple[str, Any]] = [("LLM used", "no (offline cards)"), ("cost (USD)", 0.0)]
+    else:
+        cards = list(describer.cards_.values())
+        u = describer.usage_
+        rows = [
+            ("model", describer.params.model),
+            ("cards written", sum(c.ok and not c.cached for c in cards)),
+            ("cards from the cache", sum(c.cached for c in cards)),
+            ("cards failed (stored with reason)", sum(not c.ok for c in cards)),
+            ("requests sent", u.requests),
+            ("rate-limited (429) / retried", f"{u.rate_limited} / {u.retried}"),
+            ("input / output tokens", f"{u.input_tokens:,} / {u.output_tokens:,}"),
+            ("cost (USD)", f"{describer.cost_:.4f}"),
+            ("stopped by budget", describer.stopped_ or "no"),
+        ]
+    return pd.DataFrame(rows, columns=["", "value"]).set_index("")
+
+
+def category_mix(cards: pd.DataFrame) -> pd.DataFrame:
+    """Share of items per category and level (items, not clusters, so size counts)."""
+    ok = cards[cards["failure"].isna()]
+    table = ok.pivot_table(
+        index="category", columns="level", values="comment_count", aggfunc="sum", fill_value=0
+    )
+    return (table / table.sum(axis=0)).round(3)
+
+
+def plot_category_mix(cards: pd.DataFrame) -> Figure:
+    """Stacked bars: share of items per category at each level."""
+    import matplotlib.pyplot as plt
+
+    mix = category_mix(cards)
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    bottom = np.zeros(mix.shape[1])
+    for category, row in mix.iterrows():
+        ax.bar([f"L{c}" for c in mix.columns], row.to_numpy(), bottom=bottom, label=str(category))
+        bottom += row.to_numpy()
+    ax.set_ylabel("share of items")
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
+    ax.set_title("Category mix per level")
+    fig.tight_layout()
+    return fig
+
+
+def plot_strength_vs_size(cards: pd.DataFrame) -> Figure:
+    """Strength (1-10) against cluster size (log), one colour per level."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    rng = np.random.default_rng(0)  # jitter only so equal strengths do not hide each other
+    for level, group in cards[cards["failure"].isna()].groupby("level"):
+        jitter = rng.uniform(-0.15, 0.15, len(group))
+        ax.scatter(group["comment_count"], group["strength"] + jitter, s=14, label=f"L{level}")
+    ax.set_xscale("log")
+    ax.set_xlabel("items in cluster")
+    ax.set_ylabel("strength (1-10)")
+    ax.set_yticks(range(1, 11))
+    ax.legend(fontsize=8)
+    ax.set_title("Strength against size")
+    fig.tight_layout()
+    return fig
+
+
+def pick_examples(cards: pd.DataFrame, *, level: int, n: int = 3) -> list[int]:
+    """Cluster ids to show: the largest, the strongest and the weakest of a level (distinct)."""
+    rows = cards[(cards["level"] == level) & cards["failure"].isna()]
+    picks: list[int] = []
+    for order in (
+        rows.sort_values("comment_count", ascending=False),
+        rows.sort_values(["strength", "comment_count"], ascending=[False, False]),
+        rows.sort_values(["strength", "comment_count"], ascending=[True, False]),
+    ):
+        for cid in order["cluster_id"]:
+            if int(cid) not in picks:
+                picks.append(int(cid))
+                break
+    return picks[:n]
+
+
+def cluster_examples(
+    loaded: LoadedHierarchy, cards: pd.DataFrame, cluster_ids: Sequence[int], *, items: int = 5
+) -> Html:
+    """Each cluster's card with its representative items (escaped, cut to 300 characters)."""
+    h = loaded.hierarchy
+    row_of = {int(i): r for r, i in enumerate(h.item_ids)}
+    blocks = []
+    for cid in cluster_ids:
+        card = cards[cards["cluster_id"] == cid].iloc[0]
+        reps = [row_of[i] for i in card["representative_ids"][:items] if i in row_of]
+        shown = "".join(
+            f"<li>{_e(h.texts[r][:300])}{'…' if len(h.texts[r]) > 300 else ''}</li>" for r in reps
+        )
+        blocks.append(
+            f"<h4>{_e(card['name'])}: {_e(card['pattern_name'])}</h4>"
+            f"<p>{int(card['comment_count'])} items · {_e(card['category'])} · strength "
+            f"{_e(card['strength'])}</p><p>{_e(card['summary'])}</p>"
+            f'<p class="tm-kw">key phrases: {_e(", ".join(card["keywords"]))}</p><ol>{shown}</ol>'
+        )
+    return Html(_STYLE + "".join(blocks))
