@@ -10,7 +10,9 @@ flags, software WebGL via SwiftShader, network blocked). Measured per page:
   04_export notebook puts in the nbconvert report);
 * time to first render: navigation start -> points drawn (the page's ready mark);
 * frame time while panning: two 30-step mouse drags (plotly's pan mode); each step is
-  timed from the mouse move to the next painted frame (median and 95th percentile).
+  timed from the mouse move to the next painted frame (median and 95th percentile);
+* hover: mouse onto a point -> its text shown and painted; search (ours only): typing a
+  word -> matching items highlighted and painted (includes the 150 ms input debounce).
 
 Baseline in the same run: plotly's own ``write_html(include_plotlyjs=True)`` of one
 scattergl trace with the same points and hover text (no labels, search, cards).
@@ -143,9 +145,27 @@ READY = {
     " return g && g._fullLayout && g.querySelector('canvas'); })()",
 }
 PLOT = {"ours": "#tm-plot", "baseline": ".js-plotly-plot"}
+HOVER = "() => ((document.querySelector('.hoverlayer') || {}).textContent || '').length > 0"
+# page coordinates of item i (its x/y from the page's own data), from plotly's axes
+_XY = """(i) => {{ const gd = {gd}, fl = gd._fullLayout, s = fl._size;
+  const xr = fl.xaxis.range, yr = fl.yaxis.range, r = gd.getBoundingClientRect();
+  const x = {x}, y = {y};
+  return [r.left + s.l + (x - xr[0]) / (xr[1] - xr[0]) * s.w,
+          r.top + s.t + (1 - (y - yr[0]) / (yr[1] - yr[0])) * s.h]; }}"""
+POINT_XY = {
+    "ours": _XY.format(
+        gd="thememapMap.gd",
+        x="JSON.parse(document.getElementById('tm-data').textContent).items.x[i]",
+        y="JSON.parse(document.getElementById('tm-data').textContent).items.y[i]",
+    ),
+    "baseline": _XY.format(
+        gd="document.querySelector('.js-plotly-plot')", x="gd.data[0].x[i]", y="gd.data[0].y[i]"
+    ),
+}
 
 
 def measure_page(path: Path, kind: str, *, drags: int = 2) -> dict[str, float]:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -188,6 +208,33 @@ def measure_page(path: Path, kind: str, *, drags: int = 2) -> dict[str, float]:
             page.mouse.up()
             page.wait_for_timeout(300)
             cx, cy = cx - 100, cy - 50
+        page.wait_for_timeout(500)
+        # hover: from the mouse arriving on a point to its text shown and painted
+        page.evaluate(
+            "(sel) => Plotly.relayout(document.querySelector(sel),"
+            " {'xaxis.autorange': true, 'yaxis.autorange': true})",
+            PLOT[kind],
+        )
+        page.wait_for_timeout(500)
+        hover_ms = float("nan")
+        for item in range(10):  # a point under a label or another point answers no hover
+            xy = page.evaluate(POINT_XY[kind], item)
+            page.mouse.move(xy[0] + 40, xy[1] + 40)
+            page.wait_for_timeout(300)
+            t0 = page.evaluate("() => performance.now()")
+            page.mouse.move(xy[0], xy[1])
+            try:
+                page.wait_for_function(HOVER, timeout=5_000, polling=10)
+            except PlaywrightTimeout:
+                continue
+            hover_ms = page.evaluate(next_frame) - t0
+            break
+        search_ms = float("nan")
+        if kind == "ours":  # search: typing to highlighted points painted (150 ms debounce incl.)
+            t0 = page.evaluate("() => performance.now()")
+            page.fill("#tm-search", "python")
+            page.wait_for_function("document.body.dataset.matches", timeout=60_000, polling=10)
+            search_ms = page.evaluate(next_frame) - t0
         browser.close()
     assert not blocked, blocked
     frames = sorted(steps) or [float("nan")]
@@ -195,6 +242,8 @@ def measure_page(path: Path, kind: str, *, drags: int = 2) -> dict[str, float]:
         "first_render_ms": float(first_render),
         "frame_median_ms": statistics.median(frames),
         "frame_p95_ms": frames[min(len(frames) - 1, int(0.95 * len(frames)))],
+        "hover_ms": hover_ms,
+        "search_ms": search_ms,
     }
 
 
@@ -232,9 +281,9 @@ def main() -> None:
     print(
         "| items | map.html MB | in report (srcdoc) MB | plotly baseline MB | size ratio |"
         " first render s (ours / baseline) | ratio | pan frame median ms (ours / baseline) |"
-        " p95 ms (ours / baseline) | frame ratio |"
+        " p95 ms (ours / baseline) | frame ratio | hover ms (ours / baseline) | search ms |"
     )
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for n, size, framed, base, _export_s, ours, theirs in rows:
         print(
             f"| {n:,} | {size / 1e6:.1f} | {framed / 1e6:.1f} | {base / 1e6:.1f} | {size / base:.2f} |"
@@ -243,6 +292,7 @@ def main() -> None:
             f" {ours['frame_median_ms']:.0f} / {theirs['frame_median_ms']:.0f} |"
             f" {ours['frame_p95_ms']:.0f} / {theirs['frame_p95_ms']:.0f} |"
             f" {ours['frame_median_ms'] / theirs['frame_median_ms']:.2f} |"
+            f" {ours['hover_ms']:.0f} / {theirs['hover_ms']:.0f} | {ours['search_ms']:.0f} |"
         )
     print()
     for n, *_rest, export_s, _o, _t in [(r[0], r[4], r[5], r[6]) for r in rows]:
