@@ -25,7 +25,9 @@ demo: setup
 
 ## Lint, type-check and run every test (pytest's "no tests" exit 5 is not a pass)
 test: setup check
-	$(BIN)/python -m pytest
+	@$(BIN)/python -m pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure here" >&2; exit 1; fi; \
+	exit $$rc
 
 check: setup
 	$(BIN)/ruff check lib tests bench tools
