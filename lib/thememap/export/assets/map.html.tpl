@@ -20,7 +20,7 @@
     </span>
   </div>
   <div id="tm-main">
-    <div id="tm-stage"><div id="tm-plot"></div><div id="tm-labels"></div></div>
+    <div id="tm-stage"><div id="tm-plot"></div><canvas id="tm-highlight"></canvas><div id="tm-labels"></div></div>
     <aside id="tm-card" hidden aria-live="polite"></aside>
   </div>
 </div>

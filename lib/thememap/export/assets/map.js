@@ -91,15 +91,11 @@
     return out;
   }
   function traces() {
-    var v = state.visible, h = hoverText(), m = state.matches, searching = state.query !== "";
+    var v = state.visible, h = hoverText();
     return [
       { type: "scattergl", mode: "markers", name: "items", x: pick(I.x, v), y: pick(I.y, v),
         text: pick(h, v), customdata: v, hovertemplate: "%{text}<extra></extra>",
-        marker: { size: O.point_size, color: colours(v), opacity: searching ? 0.18 : O.opacity } },
-      { type: "scattergl", mode: "markers", name: "matches", x: pick(I.x, m), y: pick(I.y, m),
-        text: pick(h, m), customdata: m, hovertemplate: "%{text}<extra></extra>",
-        marker: { size: O.point_size + 4, color: O.highlight_color, opacity: 1,
-                  line: { width: 1, color: "#000" } } }
+        marker: { size: O.point_size, color: colours(v), opacity: O.opacity } }
     ];
   }
   var layout = {
@@ -112,6 +108,39 @@
                  modeBarButtonsToRemove: ["select2d", "lasso2d", "toImage"] };
   function redraw() { return Plotly.react(gd, traces(), layout, config).then(placeLabels); }
 
+  // ---- search highlight: a 2D canvas above the WebGL points (no WebGL re-upload per query) --
+  var hl = document.getElementById("tm-highlight"), hctx = hl.getContext("2d");
+  function drawHighlight() {
+    var fl = gd._fullLayout, dpr = window.devicePixelRatio || 1;
+    var W = hl.clientWidth, H = hl.clientHeight;
+    if (hl.width !== Math.round(W * dpr) || hl.height !== Math.round(H * dpr)) {
+      hl.width = Math.round(W * dpr); hl.height = Math.round(H * dpr);
+    }
+    hctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    hctx.clearRect(0, 0, W, H);
+    var gl = gd.querySelector(".gl-container");
+    if (gl) gl.style.opacity = state.query ? "0.25" : "";
+    if (!state.query || !fl || !fl.xaxis) return;
+    var xr = fl.xaxis.range, yr = fl.yaxis.range, s = fl._size, m = state.matches;
+    var kx = s.w / (xr[1] - xr[0]), ky = s.h / (yr[1] - yr[0]);
+    var r = O.point_size / 2 + (m.length > 5000 ? 0.5 : 2);  // many matches: smaller marks
+    hctx.save();
+    hctx.beginPath(); hctx.rect(s.l, s.t, s.w, s.h); hctx.clip();
+    var pts = [];
+    for (var k = 0; k < m.length; k++) {
+      var px = s.l + (I.x[m[k]] - xr[0]) * kx, py = s.t + s.h - (I.y[m[k]] - yr[0]) * ky;
+      if (px < s.l - r || px > s.l + s.w + r || py < s.t - r || py > s.t + s.h + r) continue;
+      pts.push(px, py);
+    }
+    // a dark disc under a bright one: an outline that stays crisp when thousands overlap
+    [[r + 1, "#222"], [r, O.highlight_color]].forEach(function (pass) {
+      hctx.beginPath();
+      for (var j = 0; j < pts.length; j += 2) { hctx.moveTo(pts[j] + pass[0], pts[j + 1]); hctx.arc(pts[j], pts[j + 1], pass[0], 0, 6.2832); }
+      hctx.fillStyle = pass[1]; hctx.fill();
+    });
+    hctx.restore();
+  }
+
   // ---- labels that follow zoom --------------------------------------------
   var measure = document.createElement("canvas").getContext("2d");
   function placeLabels() {
@@ -122,6 +151,7 @@
     var zoom = home.x / Math.abs(xr[1] - xr[0]);
     var level = D.levels[0];
     for (var k = 0; k < O.label_zoom.length; k++) if (zoom >= O.label_zoom[k] && D.levels[k + 1]) level = D.levels[k + 1];
+    drawHighlight();
     labelsLayer.textContent = "";
     labelsLayer.dataset.level = String(level);
     var boxes = [], placed = 0;
@@ -133,8 +163,8 @@
       var px = s.l + (c.x - xr[0]) / (xr[1] - xr[0]) * s.w;
       var py = s.t + (1 - (c.y - yr[0]) / (yr[1] - yr[0])) * s.h;
       if (px < s.l || px > s.l + s.w || py < s.t || py > s.t + s.h) continue;
-      measure.font = "600 12px system-ui, sans-serif";
-      var w = measure.measureText(c.title).width + 14, h = 18;
+      if (c._w === undefined) { measure.font = "600 12px system-ui, sans-serif"; c._w = measure.measureText(c.title).width + 14; }
+      var w = c._w, h = 18;
       var box = [px - w / 2 - 2, py - h / 2 - 2, px + w / 2 + 2, py + h / 2 + 2];
       var clash = boxes.some(function (b) { return box[0] < b[2] && b[0] < box[2] && box[1] < b[3] && b[1] < box[3]; });
       if (clash) continue;
@@ -209,14 +239,15 @@
     } else {
       countEl.textContent = state.visible.length.toLocaleString() + " items";
     }
+    drawHighlight();
     document.body.dataset.matches = String(state.matches.length);
-    return redraw();
   }
   var timer = null;
   searchBox.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(runSearch, 150); });
   function refilter() {
     state.category = catSel.value; state.from = fromEl.value; state.to = toEl.value;
-    computeVisible(); return runSearch();
+    computeVisible();
+    return redraw().then(runSearch);
   }
   catSel.addEventListener("change", refilter);
   fromEl.addEventListener("change", refilter);
