@@ -39,6 +39,8 @@ def _open(page: Any, url: str) -> None:
 
 def _hover(page: Any, index: int) -> str:
     x, y = page.evaluate(POINT_XY, index)
+    page.mouse.move(5, 5)  # off the plot: the previous hover label goes away first
+    page.wait_for_function(f"({HOVER_TEXT})().length === 0", timeout=20_000)
     page.mouse.move(x + 4, y + 4)
     page.mouse.move(x, y)
     page.wait_for_function(f"({HOVER_TEXT})().length > 0", timeout=20_000)
