@@ -206,10 +206,10 @@ def run_chain(
 
 
 def write_index(result: RunResult, params: Params, conn: Any) -> Path:
-    """Write ``index.html`` for the run (the export step's full report page when available)."""
-    from thememap import report_index
+    """Write ``index.html`` for the run: notebooks, params, versions, timings, headline figures."""
+    from thememap.export.report_index import write_run_index
 
-    return report_index.write_run_index(
+    return write_run_index(
         result.run_dir,
         conn=conn,
         run_id=result.run_id,
