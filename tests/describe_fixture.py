@@ -7,13 +7,18 @@ share words are near each other, which is all the describe step's logic needs.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
 from thememap.describe.hierarchy import Hierarchy
 from thememap.embed.base import l2_normalise
+from thememap.store import open_store, transaction
+from thememap.store.clusters import LevelRecords, replace_run_clusters
+from thememap.store.vectors import put_vectors
 
 _WORD = re.compile(r"[a-z]+")
 
@@ -87,3 +92,43 @@ def hierarchy(items_per_leaf: int = 12, seed: int = 0) -> Hierarchy:
     vectors = BowEmbedder().embed(texts)
     ids = np.arange(100, 100 + len(texts))
     return Hierarchy.from_labels(ids, vectors, texts, labels)
+
+
+def store_with_clusters(path: Path, h: Hierarchy, texts: list[str]) -> None:
+    """A real store holding ``h`` as clustering run "run-c" (items, vectors, clusters)."""
+    conn = open_store(path)
+    with transaction(conn):
+        conn.executemany(
+            "INSERT INTO items(id, external_id, content, metadata, content_hash)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [
+                (int(i), f"ext-{i}", t, json.dumps({"title": f"pkg{i}"}), f"h{i}")
+                for i, t in zip(h.item_ids, texts, strict=True)
+            ],
+        )
+    put_vectors(conn, "test-bow", [f"h{i}" for i in h.item_ids], h.vectors)
+    levels = []
+    for level in h.levels:
+        nodes = h.level(level)
+        labels = np.full(len(h.item_ids), -1)
+        for c, node in enumerate(nodes):
+            labels[node.members] = c
+        parent_nodes = h.level(level - 1) if level > 1 else []
+        parents = np.array(
+            [
+                next((j for j, p in enumerate(parent_nodes) if p.id == n.parent_id), -1)
+                for n in nodes
+            ]
+        )
+        k = len(nodes)
+        levels.append(
+            LevelRecords(
+                labels=labels, parents=parents, sizes=np.array([n.size for n in nodes]),
+                centroids=h.centroids(nodes), coherence=np.zeros(k), stability=np.ones(k),
+                representatives=[[] for _ in nodes], keywords=[[] for _ in nodes],
+                centre_xy=None, strength=np.ones(len(labels)), outlier_score=np.zeros(len(labels)),
+                placed_from_noise=np.zeros(len(labels), bool),
+            )
+        )  # fmt: skip
+    replace_run_clusters(conn, "run-c", item_ids=h.item_ids, levels=levels, coords=None)
+    conn.close()

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
-from describe_fixture import BowEmbedder, corpus, hierarchy
+from describe_fixture import BowEmbedder, corpus, hierarchy, store_with_clusters
 from describe_llm_fake import Script, valid
 
 from thememap.describe.cards import Card
@@ -28,10 +27,8 @@ from thememap.describe.step import (
     measure_quality,
 )
 from thememap.params import Params
-from thememap.store import open_store, transaction
+from thememap.store import open_store
 from thememap.store.cards import SqliteCache, read_cards, read_quality
-from thememap.store.clusters import LevelRecords, replace_run_clusters
-from thememap.store.vectors import put_vectors
 
 TOPIC_CATEGORIES = {
     "games": "chess engine board opening arcade shooter spaceship retro score levels",
@@ -160,48 +157,9 @@ def test_strength_is_one_for_random_and_ten_for_identical_items() -> None:
     assert strength(coherence(same), base) == 10
 
 
-def _store_with_clusters(path: Path, h: Hierarchy, texts: list[str]) -> None:
-    conn = open_store(path)
-    with transaction(conn):
-        conn.executemany(
-            "INSERT INTO items(id, external_id, content, metadata, content_hash)"
-            " VALUES (?, ?, ?, ?, ?)",
-            [
-                (int(i), f"ext-{i}", t, json.dumps({"title": f"pkg{i}"}), f"h{i}")
-                for i, t in zip(h.item_ids, texts, strict=True)
-            ],
-        )
-    put_vectors(conn, "test-bow", [f"h{i}" for i in h.item_ids], h.vectors)
-    levels = []
-    for level in h.levels:
-        nodes = h.level(level)
-        labels = np.full(len(h.item_ids), -1)
-        for c, node in enumerate(nodes):
-            labels[node.members] = c
-        parent_nodes = h.level(level - 1) if level > 1 else []
-        parents = np.array(
-            [
-                next((j for j, p in enumerate(parent_nodes) if p.id == n.parent_id), -1)
-                for n in nodes
-            ]
-        )
-        k = len(nodes)
-        levels.append(
-            LevelRecords(
-                labels=labels, parents=parents, sizes=np.array([n.size for n in nodes]),
-                centroids=h.centroids(nodes), coherence=np.zeros(k), stability=np.ones(k),
-                representatives=[[] for _ in nodes], keywords=[[] for _ in nodes],
-                centre_xy=None, strength=np.ones(len(labels)), outlier_score=np.zeros(len(labels)),
-                placed_from_noise=np.zeros(len(labels), bool),
-            )
-        )  # fmt: skip
-    replace_run_clusters(conn, "run-c", item_ids=h.item_ids, levels=levels, coords=None)
-    conn.close()
-
-
 def test_describe_step_through_the_store(tmp_path: Path, h: Hierarchy) -> None:
     texts, _ = corpus()
-    _store_with_clusters(tmp_path / "items.db", h, texts)
+    store_with_clusters(tmp_path / "items.db", h, texts)
     conn = open_store(tmp_path / "items.db")
     params = Params(input={"title_field": "title"}, describe={"categories": TOPIC_CATEGORIES})
     loaded = load_hierarchy(conn, params)

