@@ -48,4 +48,9 @@ def hierarchy_kwargs(params: ClusterParams) -> dict[str, Any]:
         "sample_threshold": params.sample_threshold,
         "sample_size": params.sample_size,
         "n_neighbors": params.n_neighbors,
+        "embedding": params.embedding,
+        "spectral_dims": params.spectral_dims,
+        "merge": params.merge,
+        "resolution": params.resolution,
+        "kmeans_inits": params.kmeans_inits,
     }

@@ -1,12 +1,15 @@
-"""The nested hierarchy: a stable fine partition, merged upward by size-weighted Ward.
+"""The nested hierarchy: a stable fine partition, merged upward along the kNN graph.
 
 1. (above ``sample_threshold`` rows) fit on a seeded sample, assign the rest later;
-2. fine level: spherical k-means, several restarts, the consensus one kept
+2. one cosine kNN graph of the fitted rows (:mod:`thememap.cluster.knn`), reused by the map;
+3. fine level: spherical k-means in the graph's spectral embedding
+   (:mod:`thememap.cluster.spectral`), several restarts, the consensus one kept
    (:mod:`thememap.cluster.partition`);
-3. a Ward tree over the fine clusters' centroids (:mod:`thememap.cluster.merge`);
-4. the coarsest count chosen by modularity on the kNN graph, the levels between
+4. a merge tree over the fine clusters: greedy modularity on the kNN edges between
+   them (default) or size-weighted Ward on their centroids (:mod:`thememap.cluster.merge`);
+5. the coarsest count chosen by modularity on the kNN graph, the levels between
    spaced geometrically (:mod:`thememap.cluster.counts`), unless params set them;
-5. every level is a cut of the same tree, so every child lies inside exactly one
+6. every level is a cut of the same tree, so every child lies inside exactly one
    parent by construction; every item gets a label at every level, a membership
    strength (cosine to its cluster's centroid) and an outlier score (robust z of
    its distance to the centroid within its cluster). With ``keep_noise`` the items
@@ -22,8 +25,9 @@ import numpy as np
 
 from thememap.cluster.counts import between_counts, choose_top_count, fine_cluster_graph, fine_count
 from thememap.cluster.knn import KnnGraph, knn_graph
-from thememap.cluster.merge import cut_tree, ward_tree
+from thememap.cluster.merge import cut_tree, modularity_tree, ward_tree
 from thememap.cluster.partition import cluster_sums, fine_partition, nearest_centroid, unit_rows
+from thememap.cluster.spectral import spectral_embedding
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +48,7 @@ class Hierarchy:
     outlier_score: np.ndarray  # (levels, n) float32 robust z, >= 0
     is_outlier: np.ndarray  # (levels, n) bool: outlier_score > noise_threshold
     stability: list[np.ndarray]  # per level, (k_l,) float in [0, 1]
-    fine_agreement: float  # mean ARI of the kept fine partition with the other restarts
+    fine_agreement: float  # mean ARI (over levels) of the kept restart with the other restarts
     top_scores: dict[int, float] = field(default_factory=dict)  # modularity per candidate L1 count
     fit_rows: np.ndarray | None = None  # rows the partition was fitted on (None = all)
     knn: KnnGraph | None = None  # kNN graph of the fitted rows (reused by the layout)
@@ -69,12 +73,17 @@ def build_hierarchy(
     min_sizes: list[int] | None = None,
     fine_per_sqrt_n: float = 1.0,
     top_range: tuple[int, int] = (4, 40),
-    restarts: int = 3,
+    restarts: int = 6,
     keep_noise: bool = False,
     noise_threshold: float = 3.5,
     sample_threshold: int = 100_000,
     sample_size: int = 50_000,
     n_neighbors: int = 15,
+    embedding: str = "spectral",
+    spectral_dims: int = 16,
+    merge: str = "modularity",
+    resolution: float = 1.0,
+    kmeans_inits: int = 3,
     knn: KnnGraph | None = None,
 ) -> Hierarchy:
     """Build a ``levels``-level nested hierarchy of the rows of ``x`` (cosine geometry).
@@ -99,45 +108,29 @@ def build_hierarchy(
     k_fine = counts_given[-1] or fine_count(
         n, per_sqrt_n=fine_per_sqrt_n, min_size=fine_min, fit_rows=len(x_fit)
     )
-    fine = fine_partition(
-        x_fit,
-        n_clusters=int(k_fine),
-        seed=int(rng.integers(2**31 - 1)),
-        restarts=restarts,
-        min_size=fine_min,
-    )
-    k = len(fine.centroids)
-    sizes = np.bincount(fine.labels, minlength=k)
-    merges = ward_tree(fine.centroids * 1.0, sizes)
-    # the fine centroids above are unit rows; Ward on them approximates item-level Ward
-
-    top_scores: dict[int, float] = {}
-    given_top = counts_given[0]
-    if given_top is not None:
-        top = int(given_top)
-    else:
-        if knn is None or (fit_rows is not None and len(knn.indices) != len(x_fit)):
-            knn = knn_graph(x_fit, n_neighbors=n_neighbors, seed=seed)
-        graph = fine_cluster_graph(knn.indices, fine.labels, k)
-        lo, hi = top_range
-        hi = min(hi, max(lo, k // 2)) if levels > 1 else min(hi, k)
-        top, top_scores = choose_top_count(merges, graph, lo=lo, hi=hi)
-    auto = between_counts(top, k, levels)
-    counts = [
-        int(min(c if c is not None else a, k)) for c, a in zip(counts_given, auto, strict=True)
-    ]
-    counts[-1] = k if counts_given[-1] is None else counts[-1]
-    for i in range(1, levels):
-        counts[i] = max(counts[i], counts[i - 1])
-
-    fine_to_level = [cut_tree(merges, k, c) for c in counts]
-    fine_to_level = _apply_min_sizes(fine_to_level, sizes, fine.centroids, sizes_given)
+    if knn is None or len(knn.indices) != len(x_fit):
+        knn = knn_graph(x_fit, n_neighbors=n_neighbors, seed=seed)
+    space = spectral_embedding(knn, dims=spectral_dims) if embedding == "spectral" else x_fit
+    candidates = [
+        _candidate(
+            x_fit, space, knn,
+            k_fine=int(k_fine), seed=int(rng.integers(2**31 - 1)), fine_min=fine_min,
+            counts_given=counts_given, sizes_given=sizes_given, levels=levels,
+            merge=merge, resolution=resolution, top_range=top_range, n_init=kmeans_inits,
+        )
+        for _ in range(max(restarts, 1))
+    ]  # fmt: skip
+    keep, agreement, stability = _consensus(candidates, levels)
+    best = candidates[keep]
+    fine_to_level, fine_centroids, top_scores = (
+        best.fine_to_level, best.fine_centroids, best.top_scores,
+    )  # fmt: skip
 
     # every row (sampled or not) gets its fine cluster, then the tree's cut gives the rest
     if fit_rows is None:
-        fine_labels = fine.labels
+        fine_labels = best.fine_labels
     else:
-        fine_labels, _, _ = nearest_centroid(x, fine.centroids)
+        fine_labels, _, _ = nearest_centroid(x, fine_centroids)
     labels = np.stack([m[fine_labels] for m in fine_to_level])
     parents = [np.full(int(fine_to_level[0].max()) + 1, -1, dtype=np.int64)]
     for lvl in range(1, levels):
@@ -150,7 +143,6 @@ def build_hierarchy(
         np.empty((levels, n), np.float32),
         np.empty((levels, n), np.float32),
     )
-    stability = []
     for lvl in range(levels):
         kl = len(parents[lvl])
         cent = unit_rows(cluster_sums(x, labels[lvl], kl))
@@ -158,11 +150,6 @@ def build_hierarchy(
         cos = np.einsum("ij,ij->i", x, cent[labels[lvl]])
         strength[lvl] = cos
         outlier[lvl] = _robust_z(1.0 - cos, labels[lvl], kl)
-        # a coarse cluster is as stable as its fine parts, weighted by size
-        stab = np.bincount(fine_to_level[lvl], weights=fine.stability * sizes, minlength=kl)
-        stability.append(
-            stab / np.maximum(np.bincount(fine_to_level[lvl], weights=sizes, minlength=kl), 1)
-        )
     is_outlier = outlier > noise_threshold
     if keep_noise:
         labels = np.where(is_outlier, -1, labels)
@@ -174,11 +161,115 @@ def build_hierarchy(
         outlier_score=outlier,
         is_outlier=is_outlier,
         stability=stability,
-        fine_agreement=fine.agreement,
+        fine_agreement=agreement,
         top_scores=top_scores,
         fit_rows=fit_rows,
         knn=knn,
     )
+
+
+@dataclass
+class _Candidate:
+    """One restart's hierarchy over the fitted rows."""
+
+    fine_labels: np.ndarray  # (n_fit,) fine cluster of each fitted row
+    fine_centroids: np.ndarray  # (k, d) in the vectors' space
+    fine_to_level: list[np.ndarray]  # per level, (k,) cluster of each fine cluster
+    top_scores: dict[int, float]
+
+    def level_labels(self, lvl: int) -> np.ndarray:
+        return self.fine_to_level[lvl][self.fine_labels]
+
+
+def _candidate(
+    x_fit: np.ndarray,
+    space: np.ndarray,
+    knn: KnnGraph,
+    *,
+    k_fine: int,
+    seed: int,
+    fine_min: int,
+    counts_given: list[int | None],
+    sizes_given: list[int | None],
+    levels: int,
+    merge: str,
+    resolution: float,
+    top_range: tuple[int, int],
+    n_init: int,
+) -> _Candidate:
+    """Fine k-means (one seed) in ``space``, a merge tree, the level counts and cuts."""
+    fine = fine_partition(
+        space, n_clusters=k_fine, seed=seed, restarts=1, min_size=fine_min, n_init=n_init
+    )
+    k = len(fine.centroids)
+    sizes = np.bincount(fine.labels, minlength=k)
+    fine_centroids = unit_rows(cluster_sums(x_fit, fine.labels, k))  # in the vectors' space
+    graph = fine_cluster_graph(knn.indices, fine.labels, k)
+    if merge == "modularity":
+        merges = modularity_tree(graph, resolution=resolution)
+    elif merge == "ward":
+        merges = ward_tree(fine_centroids, sizes)
+    else:
+        raise ValueError(f"unknown merge {merge!r}: use modularity or ward")
+    top_scores: dict[int, float] = {}
+    given_top = counts_given[0]
+    if given_top is not None:
+        top = int(given_top)
+    else:
+        lo, hi = top_range
+        hi = min(hi, max(lo, k // 2)) if levels > 1 else min(hi, k)
+        top, top_scores = choose_top_count(merges, graph, lo=lo, hi=hi, resolution=resolution)
+    auto = between_counts(top, k, levels)
+    counts = [
+        int(min(c if c is not None else a, k)) for c, a in zip(counts_given, auto, strict=True)
+    ]
+    counts[-1] = k if counts_given[-1] is None else counts[-1]
+    for i in range(1, levels):
+        counts[i] = max(counts[i], counts[i - 1])
+    fine_to_level = [cut_tree(merges, k, c) for c in counts]
+    fine_to_level = _apply_min_sizes(fine_to_level, sizes, fine_centroids, sizes_given)
+    return _Candidate(fine.labels, fine_centroids, fine_to_level, top_scores)
+
+
+def _consensus(candidates: list[_Candidate], levels: int) -> tuple[int, float, list[np.ndarray]]:
+    """The candidate agreeing best with the others (mean ARI over levels and candidates).
+
+    Also returns that mean ARI and, per level, each kept cluster's stability:
+    its best Jaccard overlap with a cluster of each other candidate, averaged.
+    """
+    from sklearn.metrics import adjusted_rand_score
+
+    r = len(candidates)
+    kept_counts = [len(np.unique(f)) for f in candidates[0].fine_to_level]
+    if r == 1:
+        return 0, 1.0, [np.ones(c) for c in kept_counts]
+    labels = [[c.level_labels(lvl) for lvl in range(levels)] for c in candidates]
+    agree = np.eye(r)
+    for i in range(r):
+        for j in range(i + 1, r):
+            agree[i, j] = agree[j, i] = np.mean(
+                [adjusted_rand_score(labels[i][lvl], labels[j][lvl]) for lvl in range(levels)]
+            )
+    mean = (agree.sum(1) - 1.0) / (r - 1)
+    keep = int(np.argmax(mean))
+    stability = []
+    for lvl in range(levels):
+        mine = labels[keep][lvl]
+        stability.append(
+            np.mean(
+                [_best_jaccard(mine, labels[j][lvl]) for j in range(r) if j != keep],
+                axis=0,
+            )
+        )
+    return keep, float(mean[keep]), stability
+
+
+def _best_jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """For each cluster of ``a``, its best Jaccard overlap with a cluster of ``b``."""
+    ka, kb = int(a.max()) + 1, int(b.max()) + 1
+    table = np.bincount(a * kb + b, minlength=ka * kb).reshape(ka, kb).astype(np.float64)
+    union = table.sum(1, keepdims=True) + table.sum(0, keepdims=True) - table
+    return (table / np.maximum(union, 1.0)).max(1)
 
 
 def _robust_z(dist: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:

@@ -43,6 +43,12 @@ class ClusterParams(StrictModel):
         description="k-means restarts of the fine level; the one agreeing best with the others"
         " is kept (more = steadier across seeds, slower)",
     )
+    kmeans_inits: int = Field(
+        3,
+        ge=1,
+        le=10,
+        description="k-means initialisations inside each restart (best inertia kept)",
+    )
     keep_noise: bool = Field(
         False,
         description="true: items whose outlier score exceeds noise_threshold stay unplaced"
@@ -63,6 +69,22 @@ class ClusterParams(StrictModel):
     sample_size: int = Field(50_000, ge=1000, description="rows in that sample")
     n_neighbors: int = Field(
         15, ge=2, le=200, description="neighbours in the kNN graph (level-1 count and the map)"
+    )
+    embedding: Literal["spectral", "raw"] = Field(
+        "spectral",
+        description="space the fine level is cut in: spectral (leading eigenvectors of the kNN"
+        " graph; far steadier across seeds) or raw (the vectors themselves)",
+    )
+    spectral_dims: int = Field(16, ge=2, le=256, description="dimensions of the spectral space")
+    merge: Literal["modularity", "ward"] = Field(
+        "modularity",
+        description="how fine clusters are merged into coarser ones: modularity (along the kNN"
+        " graph) or ward (size-weighted Ward on centroids)",
+    )
+    resolution: float = Field(
+        1.0,
+        gt=0,
+        description="modularity resolution: above 1 favours more, smaller level-1 clusters",
     )
     layout: Literal["umap", "pca", "none"] = Field(
         "umap",

@@ -91,6 +91,7 @@ def fine_partition(
     restarts: int = 3,
     max_iter: int = 100,
     min_size: int = 1,
+    n_init: int = 1,
 ) -> FinePartition:
     """Spherical k-means into ``n_clusters`` with ``restarts`` seeds; keep the consensus one.
 
@@ -104,7 +105,7 @@ def fine_partition(
     for r in range(max(restarts, 1)):
         km = KMeans(
             n_clusters=n_clusters,
-            n_init=1,
+            n_init=n_init,
             max_iter=max_iter,
             random_state=int(rng.integers(0, 2**31 - 1)),
         ).fit(x)

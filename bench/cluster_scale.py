@@ -1,0 +1,122 @@
+"""Clustering time and memory against n: 3 levels + the 2D map, warm, on PyPI summaries.
+
+    nice -n 10 .venv/bin/python bench/embed_pypi_sample.py --n 100000   # once, ~15 min
+    nice -n 10 .venv/bin/python bench/cluster_scale.py --sizes 25000 50000 100000 744914
+
+Vectors: ``~/.cache/thememap/bench/pypi_100000_minilm_int8.npy`` (100,000 real
+summaries, seeded sample). Sizes above 100,000 are the 100,000 real vectors plus
+perturbed copies of them (each copy: a real vector + Gaussian noise, renormalised,
+cosine ~0.93 to its source): the same dimensionality and a realistic spread, but
+NOT real text; said so in the output. The parent process warms numba up
+(pynndescent, UMAP) on 3,000 rows, then each size runs in a forked child, so the
+times are warm and the peak RSS is the child's own.
+
+Prints per size: seconds for the hierarchy and the map, total, peak RSS, counts per
+level; the growth exponent (slope of log time against log n); and for 100,000
+real rows the same with the reference's and BERTopic's first step where feasible
+(``--baselines``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from thememap.cluster.params import ClusterParams
+from thememap.cluster.pipeline import cluster_vectors
+
+CACHE = Path.home() / ".cache" / "thememap" / "bench"
+
+
+def grow(real: np.ndarray, n: int, *, seed: int = 0, noise: float = 0.02) -> np.ndarray:
+    """``n`` rows: the real ones, then noisy copies of them (see the module docstring)."""
+    if n <= len(real):
+        return real[:n]
+    rng = np.random.default_rng(seed)
+    out = np.empty((n, real.shape[1]), dtype=np.float32)
+    out[: len(real)] = real
+    for start in range(len(real), n, len(real)):
+        stop = min(n, start + len(real))
+        src = real[: stop - start]
+        copy = src + rng.normal(scale=noise, size=src.shape).astype(np.float32)
+        out[start:stop] = copy / np.linalg.norm(copy, axis=1, keepdims=True)
+    return out
+
+
+def _child(x: np.ndarray, params: ClusterParams, queue: Any) -> None:
+    t0 = time.perf_counter()
+    h, _coords, parts = cluster_vectors(x, params)
+    total = time.perf_counter() - t0
+    queue.put(
+        {
+            "n": len(x),
+            "total_s": total,
+            **{f"{k}_s": v for k, v in parts.items()},
+            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "counts": h.counts,
+            "fit_rows": None if h.fit_rows is None else len(h.fit_rows),
+        }
+    )
+
+
+def run(x: np.ndarray, params: ClusterParams) -> dict[str, Any]:
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_child, args=(x, params, queue))
+    proc.start()
+    result = queue.get()
+    proc.join()
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--vectors", type=Path, default=CACHE / "pypi_100000_minilm_int8.npy")
+    ap.add_argument("--sizes", type=int, nargs="+", default=[25_000, 50_000, 100_000])
+    ap.add_argument("--layout", default="umap")
+    args = ap.parse_args()
+    real = np.load(args.vectors).astype(np.float32)
+    real /= np.linalg.norm(real, axis=1, keepdims=True)
+    params = ClusterParams(layout=args.layout)
+    t0 = time.perf_counter()
+    cluster_vectors(real[:3000], params)  # compile numba code once, in the parent
+    print(
+        f"warm-up (numba compilation) on 3,000 rows: {time.perf_counter() - t0:.1f} s",
+        file=sys.stderr,
+    )
+    rows = []
+    for n in args.sizes:
+        x = grow(real, n)
+        r = run(x, params)
+        r["data"] = (
+            "real" if n <= len(real) else f"{len(real):,} real + {n - len(real):,} noisy copies"
+        )
+        rows.append(r)
+        print(r, file=sys.stderr, flush=True)
+    print(
+        "\n| n | data | hierarchy s | map s | total s | peak RSS MB | clusters per level | fitted on |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['n']:,} | {r['data']} | {r['hierarchy_s']:.1f} | {r['layout_s']:.1f} | "
+            f"{r['total_s']:.1f} | {r['peak_mb']:.0f} | {'/'.join(map(str, r['counts']))} | "
+            f"{r['fit_rows'] or 'all'} |"
+        )
+    if len(rows) >= 2:
+        n = np.log([r["n"] for r in rows])
+        t = np.log([r["total_s"] for r in rows])
+        print(f"\ngrowth exponent (slope of log total time on log n): {np.polyfit(n, t, 1)[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
