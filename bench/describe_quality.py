@@ -11,7 +11,7 @@ Hierarchies: ``pipeline`` = the 02_cluster default (thememap.cluster), ``fixed``
 stand-in k-means(100) -> Ward 30 -> 10. For each, per level:
 
 * **retrieval top-1**: a card's "name. summary" embedded; is its own cluster's centroid
-  the nearest of the level? (and the same for the name alone);
+  the nearest of the level? (and the same for the name alone; ratios are ours / baseline);
 * **sibling name cosine**: mean cosine between embedded names of siblings (lower = distinct);
 * **near-duplicate sibling pairs**: token Jaccard >= 0.8.
 
@@ -86,11 +86,6 @@ def baseline_cards(h: Hierarchy, cards: dict[int, Card], *, mode: str) -> dict[i
     return out
 
 
-def name_only(cards: dict[int, Card]) -> dict[int, Card]:
-    """The same cards with the summary removed (retrieval from the name alone)."""
-    return {k: Card(c.cluster_id, c.level, c.source, c.pattern_name, "") for k, c in cards.items()}
-
-
 def run(h: Hierarchy, embedder: Any, label: str) -> dict[str, Any]:
     params = DescribeParams()
     t0 = time.perf_counter()
@@ -105,11 +100,8 @@ def run(h: Hierarchy, embedder: Any, label: str) -> dict[str, Any]:
     }
     for name, cards in (
         ("ours", ours),
-        ("ours, name only", name_only(ours)),
         ("level c-TF-IDF", baseline_cards(h, ours, mode="level")),
-        ("level c-TF-IDF, name only", name_only(baseline_cards(h, ours, mode="level"))),
         ("top terms", baseline_cards(h, ours, mode="top")),
-        ("top terms, name only", name_only(baseline_cards(h, ours, mode="top"))),
     ):
         report = label_quality(h, cards, embedder)
         results["labellers"][name] = [q.to_dict() for q in report.levels]
@@ -130,22 +122,25 @@ def run(h: Hierarchy, embedder: Any, label: str) -> dict[str, Any]:
 def print_results(r: dict[str, Any]) -> None:
     print(f"\n## hierarchy: {r['hierarchy']}  clusters per level {r['clusters']}")
     print(f"offline cards: {r['seconds']} s, {r['seconds_per_100']} s per 100 clusters")
-    levels = len(r["clusters"])
-    head = " | ".join(f"L{i + 1} top-1" for i in range(levels))
-    print(f"| labeller | {head} | " + " | ".join(f"L{i + 1} sib cos" for i in range(levels)))
-    chance = [q["chance"] for q in r["labellers"]["ours"]]
-    ours = [q["retrieval_top1"] for q in r["labellers"]["ours"]]
-    for name, qs in r["labellers"].items():
-        top = " | ".join(
-            f"{q['retrieval_top1']:.3f} ({q['retrieval_top1'] / max(o, 1e-9):.2f}x)"
-            for q, o in zip(qs, ours, strict=True)
-        )
-        sib = " | ".join(
-            f"{q['sibling_name_cosine']:.3f} ({q['near_duplicate_pairs']}/{q['sibling_pairs']} dup)"
-            for q in qs
-        )
-        print(f"| {name} | {top} | {sib}")
-    print("| chance | " + " | ".join(f"{c:.3f}" for c in chance))
+    print(
+        "| level | labeller | top-1 name+summary | top-1 name only | sibling name cos | dup pairs |"
+    )
+    print("| --- | --- | ---: | ---: | ---: | ---: |")
+    ours = r["labellers"]["ours"]
+    for lv in range(len(r["clusters"])):
+        mine = ours[lv]
+        for name, qs in r["labellers"].items():
+            q = qs[lv]
+
+            def ratio(key: str, q: dict[str, Any] = q, mine: dict[str, Any] = mine) -> str:
+                return "" if q is mine else f" (ours {mine[key] / max(q[key], 1e-9):.2f}x)"
+
+            print(
+                f"| L{lv + 1} | {name} | {q['retrieval_top1']:.3f}{ratio('retrieval_top1')} | "
+                f"{q['retrieval_top1_name_only']:.3f}{ratio('retrieval_top1_name_only')} | "
+                f"{q['sibling_name_cosine']:.3f} | {q['near_duplicate_pairs']}/{q['sibling_pairs']} |"
+            )
+        print(f"| L{lv + 1} | chance | {mine['chance']:.3f} | {mine['chance']:.3f} | | |")
     print("strength histogram (1..10) per level:", r["strength_hist"])
     for lv, examples in r["examples"].items():
         print(f"L{lv} largest:", "; ".join(f"{n} [{c}, {s}, {size}]" for n, c, s, size in examples))

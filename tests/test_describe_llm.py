@@ -237,3 +237,20 @@ def test_retry_after_header_forms() -> None:
     assert retry_after_seconds(httpx2.Headers({"retry-after": "3"})) == 3.0
     assert retry_after_seconds(httpx2.Headers({"retry-after": "soon"})) is None
     assert retry_after_seconds(httpx2.Headers({})) is None
+
+
+def test_unreachable_endpoint_stops_after_the_first_cluster() -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    p = params(base_url=f"http://127.0.0.1:{port}/v1", max_retries=1)
+    sleeps = Sleeps()
+    describer = LLMDescriber(
+        p, cache=MemoryCache(), client=LLMClient(p, sleep=sleeps, clock=sleeps.clock),
+        progress=False,
+    ).fit(H, OFFLINE)  # fmt: skip
+    assert describer.stopped_ is not None and "unreachable" in describer.stopped_
+    assert describer.usage_.requests == 2 and len(describer.cards_) == 1
+    assert "APIConnectionError" in (next(iter(describer.cards_.values())).failure or "")

@@ -2,7 +2,8 @@
 
 * **retrieval top-1**: embed each card's ``pattern_name + summary``; it should be
   nearer its own cluster's centroid than any other cluster of the same level
-  (chance is 1 / clusters in the level);
+  (chance is 1 / clusters in the level); also for the name alone (harder: an
+  extractive summary quotes the cluster's most central items);
 * **sibling distinctness**: cosine similarity of the embedded names of siblings
   (lower = more distinct) and how many sibling pairs share most of their words.
 """
@@ -45,6 +46,7 @@ class LevelQuality:
     clusters: int
     cards: int
     retrieval_top1: float
+    retrieval_top1_name_only: float  # the name alone, without the summary
     chance: float
     sibling_name_cosine: float  # mean over sibling pairs
     sibling_name_cosine_max: float
@@ -111,6 +113,10 @@ def label_quality(
                 strict=True,
             )
         }
+        name_hits = 0
+        if ok:
+            name_matrix = np.vstack([name_vectors[nodes[i].id] for i in ok])
+            name_hits = int(np.sum(np.argmax(name_matrix @ centroids.T, axis=1) == np.asarray(ok)))
         sims_names: list[float] = []
         dupes = 0
         for group in hierarchy.sibling_groups(level):
@@ -125,6 +131,7 @@ def label_quality(
                 clusters=len(nodes),
                 cards=len(ok),
                 retrieval_top1=hits / len(nodes) if nodes else 0.0,
+                retrieval_top1_name_only=name_hits / len(nodes) if nodes else 0.0,
                 chance=1.0 / len(nodes) if nodes else 0.0,
                 sibling_name_cosine=float(np.mean(sims_names)) if sims_names else 0.0,
                 sibling_name_cosine_max=float(np.max(sims_names)) if sims_names else 0.0,

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from thememap.describe.budget import CostPlan
+from thememap.describe.quality import LabelReport
 from thememap.describe.step import LoadedHierarchy
 
 if TYPE_CHECKING:
@@ -61,6 +62,18 @@ def cards_table(cards: pd.DataFrame, *, level: int, max_rows: int = 40) -> Html:
         "<th>strength</th><th>summary</th><th>key phrases</th></tr>"
     )
     return Html(f'{_STYLE}<table class="tm-cards">{caption}{head}{"".join(body)}</table>')
+
+
+def quality_table(reports: dict[str, LabelReport]) -> pd.DataFrame:
+    """Label quality per card source and level, the figures a reader compares."""
+    frames = [r.frame().assign(source=source) for source, r in reports.items()]
+    table = pd.concat(frames, ignore_index=True)
+    columns = [
+        "source", "level", "clusters", "cards", "retrieval_top1", "retrieval_top1_name_only",
+        "chance", "sibling_name_cosine", "sibling_name_cosine_max", "near_duplicate_pairs",
+        "sibling_pairs",
+    ]  # fmt: skip
+    return table[columns].round(3).set_index(["source", "level"])
 
 
 def plan_table(plan: CostPlan) -> pd.DataFrame:
