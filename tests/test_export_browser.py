@@ -239,3 +239,96 @@ def test_04_export_notebook_runs_and_its_report_works_offline(
         page.click("text=Interactive map")
         page.wait_for_selector('body[data-ready="1"]', timeout=60_000)
         assert session.dialogs == [] and session.remote_requests() == []
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_the_map_renders_inside_jupyterlab(tmp_path: Path, project_root: Path) -> None:
+    """Run 04_export inside a real JupyterLab (localhost only) and find the live map."""
+    import json
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    make_export_store(tmp_path / "store.db", n=600).close()
+    (tmp_path / "pyproject.toml").touch()
+    (tmp_path / "p.yaml").write_text("store: store.db\nexport:\n  out_dir: exp\n")
+    (tmp_path / "notebooks").mkdir()
+    nb = json.loads((project_root / "notebooks" / "04_export.ipynb").read_text())
+    for cell in nb["cells"]:
+        if "parameters" in cell["metadata"].get("tags", []):
+            cell["source"] = 'params_file = "../p.yaml"\nrun_id = ""'
+    (tmp_path / "notebooks" / "04_export.ipynb").write_text(json.dumps(nb))
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--allow-root",
+            "--no-browser",
+            f"--port={port}",
+            "--ServerApp.ip=127.0.0.1",
+            "--ServerApp.token=",
+            "--ServerApp.password=",
+            f"--ServerApp.root_dir={tmp_path}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f"{base}/lab", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        from browser import CHROMIUM, FLAGS
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            remote: list[str] = []
+
+            def route(r: Any) -> None:
+                if r.request.url.startswith((base, "data:", "blob:", "about:")):
+                    r.continue_()
+                else:
+                    remote.append(r.request.url)
+                    r.abort()
+
+            context.route("**/*", route)
+            page = context.new_page()
+            dialogs: list[str] = []
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.goto(f"{base}/lab/tree/notebooks/04_export.ipynb")
+            page.wait_for_selector(".jp-Notebook", timeout=120_000)
+            page.wait_for_function(  # the kernel is up: the status bar says "... | Idle"
+                "() => /\\| Idle/.test(document.querySelector('#jp-main-statusbar')?.textContent || '')",
+                timeout=120_000,
+            )
+            page.click("text=Run", timeout=20_000)
+            page.click("text=Run All Cells", timeout=20_000)
+            frame = page.frame_locator(".jp-OutputArea-output iframe").first
+            frame.locator('body[data-ready="1"]').wait_for(timeout=180_000)
+            iframe = page.locator(".jp-OutputArea-output iframe").first
+            iframe.scroll_into_view_if_needed()
+            page.wait_for_timeout(500)
+            shot = iframe.screenshot(path=artifact("jupyterlab_map.png"))
+            assert coloured_pixels(shot) > 1_500
+            assert frame.locator(".tm-label").count() >= 3
+            browser.close()
+        assert dialogs == [] and remote == []
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -263,7 +263,12 @@
   Plotly.newPlot(gd, traces(), layout, config).then(function () {
     placeLabels();
     gd.on("plotly_relayout", placeLabels);
-    gd.on("plotly_relayouting", placeLabels);
+    var pending = false;  // while dragging: at most one label pass per frame
+    gd.on("plotly_relayouting", function () {
+      if (pending) return;
+      pending = true;
+      requestAnimationFrame(function () { pending = false; placeLabels(); });
+    });
     gd.on("plotly_click", function (ev) {
       var p = ev.points && ev.points[0];
       if (!p) return;
