@@ -23,7 +23,7 @@ from itertools import combinations
 from typing import Any, Protocol
 
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from thememap.describe.budget import (
     OUTPUT_TOKENS_PER_CARD,

@@ -63,6 +63,7 @@ class OfflineDescriber:
             stop_words=stop_words(p),
         )
         phrases = sibling_keyphrases(hierarchy, self.counts_, k=p.keywords)
+        names = self._names(hierarchy, phrases)
         mean_norm = float(np.linalg.norm(hierarchy.vectors.mean(axis=0)))
         n_items = len(hierarchy.vectors)
         categories = list(p.categories)
@@ -88,7 +89,7 @@ class OfflineDescriber:
                     cluster_id=node.id,
                     level=node.level,
                     source="offline",
-                    pattern_name=name_from_phrases(phrases.get(node.id, [])),
+                    pattern_name=names[node.id],
                     summary=extractive_summary(
                         [hierarchy.texts[i] for i in reps],
                         sentences=p.summary_sentences,
@@ -108,6 +109,24 @@ class OfflineDescriber:
         self.cards_ = cards
         log.info("offline cards for %d clusters", len(cards))
         return self
+
+    @staticmethod
+    def _names(hierarchy: Hierarchy, phrases: dict[int, list[str]]) -> dict[int, str]:
+        """Names top-down; a child that would repeat its parent's name takes its next phrases.
+
+        (A child holding most of its parent's items often has the same best phrase.)
+        """
+        names: dict[int, str] = {}
+        for level in hierarchy.levels:
+            for node in hierarchy.level(level):
+                own = phrases.get(node.id, [])
+                name = name_from_phrases(own)
+                parent = names.get(node.parent_id) if node.parent_id is not None else None
+                if parent is not None and name.lower() == parent.lower() and len(own) > 1:
+                    rest = [ph for ph in own if ph.lower() not in parent.lower()]
+                    name = name_from_phrases(rest) if rest else name
+                names[node.id] = name
+        return names
 
     def _category_vectors(self, descriptions: Sequence[str]) -> np.ndarray | None:
         if self.embedder is None:

@@ -27,7 +27,7 @@ from thememap.describe.offline import OfflineDescriber
 from thememap.describe.params import DescribeParams
 from thememap.describe.quality import LabelReport, label_quality
 from thememap.embed.base import Embedder
-from thememap.errors import StepOrderError
+from thememap.errors import ParamsError, StepOrderError
 from thememap.store.cards import (
     SqliteCache,
     fill_reference_columns,
@@ -104,6 +104,16 @@ def load_hierarchy(
     return LoadedHierarchy(run_id, Hierarchy(item_ids, vectors, texts, nodes))
 
 
+def _check_same_space(loaded: LoadedHierarchy, embedder: Embedder) -> None:
+    """Card texts and categories must be embedded by the model that made the item vectors."""
+    dim = loaded.hierarchy.vectors.shape[1]
+    if embedder.dim != dim:
+        raise ParamsError(
+            f"embed: model {embedder.model_id!r} makes {embedder.dim}-d vectors but the store's "
+            f"item vectors are {dim}-d: 03_describe must use the embed params 01_embed used"
+        )
+
+
 def describe_offline(
     conn: sqlite3.Connection,
     loaded: LoadedHierarchy,
@@ -113,6 +123,8 @@ def describe_offline(
 ) -> dict[int, Card]:
     """Offline cards for every cluster, stored (and written to the reference columns)."""
     started = time.perf_counter()
+    if embedder is not None:
+        _check_same_space(loaded, embedder)
     cards = OfflineDescriber(params, embedder=embedder).fit(loaded.hierarchy).cards_
     put_cards(conn, cards.values())
     if params.source == "offline":
@@ -162,6 +174,7 @@ def measure_quality(
     source: str,
 ) -> LabelReport:
     """Label quality of ``cards`` (stored per level, and each card's retrieval rank)."""
+    _check_same_space(loaded, embedder)
     report = label_quality(loaded.hierarchy, cards, embedder)
     put_quality(conn, loaded.cluster_run_id, source, report.levels)
     put_retrieval_ranks(conn, source, report.ranks)
