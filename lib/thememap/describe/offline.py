@@ -114,7 +114,8 @@ class OfflineDescriber:
     def _names(hierarchy: Hierarchy, phrases: dict[int, list[str]]) -> dict[int, str]:
         """Names top-down; a child that would repeat its parent's name takes its next phrases.
 
-        (A child holding most of its parent's items often has the same best phrase.)
+        (A child holding most of its parent's items often has the same best phrase; an
+        only child is the parent's items again and keeps the name.)
         """
         names: dict[int, str] = {}
         for level in hierarchy.levels:
@@ -122,7 +123,8 @@ class OfflineDescriber:
                 own = phrases.get(node.id, [])
                 name = name_from_phrases(own)
                 parent = names.get(node.parent_id) if node.parent_id is not None else None
-                if parent is not None and name.lower() == parent.lower() and len(own) > 1:
+                only_child = len(hierarchy.siblings(node)) < 2
+                if parent and not only_child and name.lower() == parent.lower() and len(own) > 1:
                     rest = [ph for ph in own if ph.lower() not in parent.lower()]
                     name = name_from_phrases(rest) if rest else name
                 names[node.id] = name
