@@ -254,3 +254,55 @@ def test_unreachable_endpoint_stops_after_the_first_cluster() -> None:
     assert describer.stopped_ is not None and "unreachable" in describer.stopped_
     assert describer.usage_.requests == 2 and len(describer.cards_) == 1
     assert "APIConnectionError" in (next(iter(describer.cards_.values())).failure or "")
+
+
+def content_reply(body: dict[str, Any], content: str) -> httpx2.Response:
+    """A chat.completion whose answer is plain message content (JSON modes)."""
+    return httpx2.Response(
+        200,
+        json={
+            "id": "chatcmpl-test",
+            "object": "chat.completion",
+            "created": 0,
+            "model": "test-model",
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": content},
+                }
+            ],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("mode", "wire_format", "wrap"),
+    [
+        ("json_schema", "json_schema", "{}"),
+        ("json_object", "json_object", "{}"),
+        ("md_json", None, "Here it is:\n```json\n{}\n```"),
+    ],
+)
+def test_structured_output_modes(mode: str, wire_format: str | None, wrap: str) -> None:
+    bodies: list[dict[str, Any]] = []
+
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        body = json.loads(request.content)
+        bodies.append(body)
+        card = json.dumps(
+            {"summary": "Chess engines and board game tools.", "pattern_name": "Chess engines",
+             "category": "feedback", "strength": 6}
+        )  # fmt: skip
+        return content_reply(body, wrap.replace("{}", card))
+
+    p = params(mode=mode, distinct_names=False)
+    client = LLMClient(p, http_client=httpx2.Client(transport=httpx2.MockTransport(answer)))
+    describer = LLMDescriber(p, cache=MemoryCache(), client=client, progress=False).fit(H, OFFLINE)
+    assert all(c.ok and c.pattern_name == "Chess engines" for c in describer.cards_.values())
+    assert "tools" not in bodies[0]
+    if wire_format is None:
+        assert "response_format" not in bodies[0]
+    else:
+        assert bodies[0]["response_format"]["type"] == wire_format
