@@ -139,6 +139,10 @@ class LLMClient:
         where = self.params.base_url or "openai"
         return f"{self.params.model}@{where}"
 
+    def connect(self) -> None:
+        """Build the HTTP client now (raises ParamsError when the key is missing)."""
+        self._client()
+
     def _client(self) -> Any:
         if self._openai is None:
             import openai

@@ -292,6 +292,7 @@ class LLMDescriber:
         """Write LLM cards bottom-up; stops cleanly at the budget (see class doc)."""
         p = self.params
         client = self.client or LLMClient(p, sleep=self.sleep)
+        client.connect()  # a missing key is a ParamsError now, not inside a worker thread
         self.model_id_ = client.model_id
         model = card_model(list(p.categories))
         budget = Budget(p)
