@@ -28,7 +28,7 @@ from thememap.describe.step import (
 )
 from thememap.params import Params
 from thememap.store import open_store
-from thememap.store.cards import SqliteCache, read_cards, read_quality
+from thememap.store.cards import SqliteCache, read_cards, read_effective_cards, read_quality
 
 TOPIC_CATEGORIES = {
     "games": "chess engine board opening arcade shooter spaceship retro score levels",
@@ -233,3 +233,31 @@ def test_cards_table_escapes_hostile_text() -> None:
     )  # fmt: skip
     html = cards_table(frame, level=1)
     assert "<script>alert" not in html and "&lt;script&gt;" in html and "a &amp; b" in html
+
+
+def test_effective_cards_fall_back_to_offline_with_the_reason(tmp_path: Path, h: Hierarchy) -> None:
+    texts, _ = corpus()
+    store_with_clusters(tmp_path / "items.db", h, texts)
+    conn = open_store(tmp_path / "items.db")
+    params = Params(describe={"categories": TOPIC_CATEGORIES})
+    loaded = load_hierarchy(conn, params)
+    offline = describe_offline(conn, loaded, params.describe, embedder=BowEmbedder())
+    llm_params = params.describe.model_copy(
+        update={
+            "source": "llm", "provider": "openai_compatible", "base_url": "http://llm.test/v1",
+            "model": "test-model", "api_key_env": "THEMEMAP_TEST_NO_KEY", "concurrency": 1,
+            "max_calls": 3, "max_reasks": 0, "categories": DescribeParams().categories,
+        }
+    )  # fmt: skip
+    script = Script(valid(strength=11))  # first leaf fails, two more written, then the budget
+    client = LLMClient(llm_params, http_client=script.transport())
+    describer = LLMDescriber(llm_params, cache=SqliteCache(conn), client=client, progress=False)
+    describe_llm(conn, loaded, offline, llm_params, describer=describer)
+    cards = read_effective_cards(conn, "run-c", "test-model")
+    assert len(cards) == len(h.nodes)
+    assert (cards["card_source"] == "test-model").sum() == 2
+    reasons = cards["llm_failure"].dropna().tolist()
+    assert sum("strength" in r for r in reasons) == 1
+    assert reasons.count("not reached (budget)") == len(h.nodes) - 3
+    table = cards_table(cards, level=2)
+    assert "offline card; LLM:" in table

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -38,6 +38,18 @@ def _e(value: Any) -> str:
     return html.escape("" if value is None else str(value))
 
 
+def _strength(value: Any) -> str:
+    return "" if value is None or pd.isna(value) else str(int(value))
+
+
+def _source_note(row: Mapping[Any, Any]) -> str:
+    """Where a card in an LLM run came from when it is not the LLM's."""
+    failure = row.get("llm_failure")
+    if not isinstance(failure, str):
+        return ""
+    return f'<br><span class="tm-fail">offline card; LLM: {_e(failure[:160])}</span>'
+
+
 def cards_table(cards: pd.DataFrame, *, level: int, max_rows: int = 40) -> Html:
     """One level's cards, biggest first: name, size, category, strength, summary, key phrases."""
     rows = cards[cards["level"] == level].sort_values("comment_count", ascending=False)
@@ -50,7 +62,8 @@ def cards_table(cards: pd.DataFrame, *, level: int, max_rows: int = 40) -> Html:
         )
         body.append(
             f"<tr><td>{_e(r['name'])}</td><td>{name}</td><td>{int(r['comment_count'])}</td>"
-            f"<td>{_e(r['category'])}</td><td>{_e(r['strength'])}</td><td>{_e(r['summary'])}</td>"
+            f"<td>{_e(r['category'])}</td><td>{_strength(r['strength'])}</td>"
+            f"<td>{_e(r['summary'])}{_source_note(r)}</td>"
             f'<td class="tm-kw">{_e(", ".join(list(r["keywords"])[:6]))}</td></tr>'
         )
     more = len(rows) - max_rows

@@ -93,6 +93,35 @@ def read_cards(
     return frame
 
 
+def read_effective_cards(
+    conn: sqlite3.Connection, cluster_run_id: str, source: str
+) -> pd.DataFrame:
+    """One card per cluster as the reference columns hold it: ``source``'s card where it
+    succeeded, else the offline card; ``card_source`` says which, ``llm_failure`` why not."""
+    offline = read_cards(conn, cluster_run_id, "offline")
+    if source == "offline":
+        return offline.assign(card_source="offline", llm_failure=None)
+    llm = read_cards(conn, cluster_run_id, source).set_index("cluster_id")
+    rows = []
+    for card in offline.to_dict("records"):
+        cid = card["cluster_id"]
+        other: dict[str, Any] | None = (
+            {str(k): v for k, v in llm.loc[cid].items()} if cid in llm.index else None
+        )
+        row: dict[str, Any] = {str(k): v for k, v in card.items()}
+        if other is not None and not isinstance(other["failure"], str):
+            row.update({k: other[k] for k in _CARD_FIELDS})
+            row.update(card_source=source, llm_failure=None)
+        else:
+            failure = other["failure"] if other is not None else "not reached (budget)"
+            row.update(card_source="offline", llm_failure=failure)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+_CARD_FIELDS = ("pattern_name", "summary", "category", "strength")
+
+
 def fill_reference_columns(
     conn: sqlite3.Connection, cards: Mapping[int, Card], fallback: Mapping[int, Card]
 ) -> int:
