@@ -64,6 +64,47 @@ def pipeline_labels(x: np.ndarray) -> list[np.ndarray]:
     return [np.asarray(lab) for lab in h.labels]
 
 
+# Zero-shot categories for this corpus: one short description per Debian section (bench only;
+# nothing about the corpus lives in lib/).
+SECTION_CATEGORIES = {
+    "net": "networking software: servers, clients, network tools and protocols",
+    "science": "scientific software for biology, chemistry, physics and astronomy",
+    "games": "computer games and game data",
+    "sound": "audio and music software: players, synthesizers, sound editing",
+    "graphics": "graphics software: image viewers, editors, 3D modelling",
+    "fonts": "fonts and typefaces",
+    "math": "mathematics software: algebra, statistics, numerical computing",
+    "mail": "e-mail software: mail clients, mail servers, spam filters",
+    "editors": "text editors",
+    "database": "database systems and tools",
+    "video": "video players, editors and codecs",
+    "electronics": "electronics design: circuits, PCB, microcontrollers",
+    "tex": "TeX and LaTeX typesetting",
+    "hamradio": "amateur (ham) radio software",
+}
+
+
+def category_accuracy(h: Hierarchy, embedder: Any, sections: np.ndarray) -> list[dict[str, float]]:
+    """Share of items whose cluster's zero-shot category is the item's own section."""
+    params = DescribeParams(categories=SECTION_CATEGORIES)
+    cards = OfflineDescriber(params, embedder=embedder).fit(h).cards_
+    out = []
+    for level in h.levels:
+        hit = sum(int(np.sum(sections[n.members] == cards[n.id].category)) for n in h.level(level))
+        majority = sum(int(np.max(np.unique(sections[n.members], return_counts=True)[1]))
+                       for n in h.level(level))  # fmt: skip
+        out.append(
+            {
+                "level": level,
+                "zero_shot": hit / len(sections),
+                "majority_section_ceiling": majority / len(sections),
+                "most_frequent_section": float(np.max(np.unique(sections, return_counts=True)[1]))
+                / len(sections),
+            }
+        )
+    return out
+
+
 def baseline_cards(h: Hierarchy, cards: dict[int, Card], *, mode: str) -> dict[int, Card]:
     """Re-name ``cards`` with a baseline labeller (summary as given or naive)."""
     counts = kp.PhraseCounts.fit(h.texts, ngram_max=3, min_df=2)
@@ -86,7 +127,7 @@ def baseline_cards(h: Hierarchy, cards: dict[int, Card], *, mode: str) -> dict[i
     return out
 
 
-def run(h: Hierarchy, embedder: Any, label: str) -> dict[str, Any]:
+def run(h: Hierarchy, embedder: Any, label: str, sections: np.ndarray) -> dict[str, Any]:
     params = DescribeParams()
     t0 = time.perf_counter()
     ours = OfflineDescriber(params, embedder=embedder).fit(h).cards_
@@ -105,6 +146,7 @@ def run(h: Hierarchy, embedder: Any, label: str) -> dict[str, Any]:
     ):
         report = label_quality(h, cards, embedder)
         results["labellers"][name] = [q.to_dict() for q in report.levels]
+    results["category"] = category_accuracy(h, embedder, sections)
     results["examples"] = {
         lv: [
             (ours[n.id].pattern_name, ours[n.id].category, ours[n.id].strength, n.size)
@@ -142,6 +184,15 @@ def print_results(r: dict[str, Any]) -> None:
             )
         print(f"| L{lv + 1} | chance | {mine['chance']:.3f} | {mine['chance']:.3f} | | |")
     print("strength histogram (1..10) per level:", r["strength_hist"])
+    print(
+        "| level | zero-shot category = item's section | ceiling (majority section) | most frequent section |"
+    )
+    for c in r["category"]:
+        print(
+            f"| L{c['level']} | {c['zero_shot']:.3f} | {c['majority_section_ceiling']:.3f} "
+            f"(ours {c['zero_shot'] / c['majority_section_ceiling']:.2f}x) | "
+            f"{c['most_frequent_section']:.3f} (ours {c['zero_shot'] / c['most_frequent_section']:.2f}x) |"
+        )
     for lv, examples in r["examples"].items():
         print(f"L{lv} largest:", "; ".join(f"{n} [{c}, {s}, {size}]" for n, c, s, size in examples))
 
@@ -167,7 +218,7 @@ def main() -> None:
         labels = pipeline_labels(x) if kind == "pipeline" else fixed_labels(x)
         print(f"[{kind}] hierarchy built in {time.perf_counter() - t0:.1f} s")
         h = Hierarchy.from_labels(ids, x, texts, labels)
-        result = run(h, embedder, kind)
+        result = run(h, embedder, kind, np.asarray([m["section"] for m in meta]))
         print_results(result)
         out.append(result)
     if args.json:
