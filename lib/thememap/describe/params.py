@@ -59,7 +59,7 @@ class DescribeParams(StrictModel):
     keywords: int = Field(8, ge=1, le=50, description="key phrases stored per cluster")
     ngram_max: int = Field(3, ge=1, le=4, description="longest key phrase, in words")
     min_df: int = Field(2, ge=1, description="a phrase must occur in this many items")
-    max_vocab: int = Field(50_000, ge=100, description="vocabulary size per sibling group")
+    max_vocab: int = Field(50_000, ge=100, description="most frequent phrases kept (whole corpus)")
     stop_words: Literal["english", "none"] = Field(
         "english", description="stop words dropped from key phrases"
     )
@@ -83,7 +83,7 @@ class DescribeParams(StrictModel):
         "tools",
         description="structured-output mode; llama.cpp server needs tools, OpenAI takes any",
     )
-    temperature: float = Field(0.2, ge=0.0, le=2.0)
+    temperature: float = Field(0.2, ge=0.0, le=2.0, description="sampling temperature")
     max_output_tokens: int = Field(400, ge=32, description="max_tokens per request")
     sample_items: int = Field(20, ge=1, le=200, description="items shown per leaf cluster")
     parent_items: int = Field(5, ge=0, le=50, description="items shown per parent cluster")
