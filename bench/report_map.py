@@ -19,7 +19,7 @@ scattergl trace with the same points and hover text (no labels, search, cards).
 Software WebGL makes absolute frame times meaningless for a GPU desktop: read the
 ratios.
 
-    nice -n 10 .venv/bin/python bench/report_map.py            # 10k and 100k
+    nice -n 10 .venv/bin/python bench/report_map.py            # 10k and 100k, 3 runs each
     nice -n 10 .venv/bin/python bench/report_map.py --sizes 10000
 """
 
@@ -250,6 +250,7 @@ def measure_page(path: Path, kind: str, *, drags: int = 2) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per page (medians)")
     args = parser.parse_args()
     print(
         f"machine: {platform.processor() or platform.machine()}, Chromium {CHROMIUM}, software WebGL"
@@ -271,8 +272,15 @@ def main() -> None:
             base = baseline_html(payload)
             (folder / "baseline.html").write_text(base, encoding="utf-8")
             print(f"n={n:,}: store {t1 - t0:.1f} s, export (read + payload + page) {t2 - t1:.1f} s")
-            ours = measure_page(folder / "map.html", "ours")
-            theirs = measure_page(folder / "baseline.html", "baseline")
+            # alternate the two pages; median of each figure over the repeats (the machine is shared)
+            runs: dict[str, list[dict[str, float]]] = {"ours": [], "baseline": []}
+            for _ in range(args.repeat):
+                runs["ours"].append(measure_page(folder / "map.html", "ours"))
+                runs["baseline"].append(measure_page(folder / "baseline.html", "baseline"))
+            ours, theirs = (
+                {key: statistics.median(r[key] for r in runs[kind]) for key in runs[kind][0]}
+                for kind in ("ours", "baseline")
+            )
             rows.append(
                 (n, len(page), len(frame.encode()), len(base.encode()), t2 - t1, ours, theirs)
             )

@@ -89,6 +89,17 @@ def test_map_shows_points_hover_search_and_cards_offline(map_file: Path) -> None
         shown = int(page.inner_text("#tm-count").split()[0].replace(",", ""))
         assert 0 < shown < 800
 
+        # the date filter keeps items from that day on (items without a date drop out)
+        page.select_option("#tm-category", "")
+        page.fill("#tm-from", "2024-06-01")
+        page.dispatch_event("#tm-from", "change")
+        page.wait_for_function(
+            "!document.querySelector('#tm-count').textContent.includes('800')", timeout=20_000
+        )
+        recent = int(page.inner_text("#tm-count").split()[0].replace(",", ""))
+        assert 0 < recent < 800
+        page.screenshot(path=artifact("map_filtered.png"))
+
         assert session.dialogs == [], "item text ran as code"
         assert session.remote_requests() == [], "the map tried to reach the network"
         assert session.errors == []

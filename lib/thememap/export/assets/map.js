@@ -111,6 +111,7 @@
   // ---- search highlight: a 2D canvas above the WebGL points (no WebGL re-upload per query) --
   var hl = document.getElementById("tm-highlight"), hctx = hl.getContext("2d");
   function drawHighlight() {
+    hl.style.display = state.query ? "" : "none";  // no layer to composite while not searching
     var fl = gd._fullLayout, dpr = window.devicePixelRatio || 1;
     var W = hl.clientWidth, H = hl.clientHeight;
     if (hl.width !== Math.round(W * dpr) || hl.height !== Math.round(H * dpr)) {
