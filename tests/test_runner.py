@@ -83,3 +83,20 @@ def test_bad_params_stop_before_any_notebook_runs(notebooks, write_params, tmp_p
     with pytest.raises(ParamsError, match=r"embed\.batch_size"):
         run_chain(params, run_id="t4", notebooks_dir=notebooks)
     assert not (tmp_path / "reports").exists()
+
+
+def test_a_user_error_in_a_notebook_is_one_line_not_a_traceback(write_params, tmp_path):
+    folder = tmp_path / "user_error"
+    folder.mkdir()
+    _notebook(
+        folder / "01_bad_input.ipynb",
+        "from thememap.notebook import start_step\nstep = start_step('01', params_file, run_id)",
+        "from thememap.errors import InputError\nraise InputError('items.csv:3: empty text')",
+    )
+    params = write_params({"store": "s.db"})
+    with pytest.raises(NotebookError, match=r"cell 3 .*InputError: items.csv:3: empty text"):
+        run_chain(params, run_id="t5", notebooks_dir=folder)
+    executed = nbformat.read(tmp_path / "reports" / "t5" / "01_bad_input.ipynb", as_version=4)
+    shown = [o for o in executed.cells[-1].outputs]
+    assert [o.output_type for o in shown] == ["stream"]
+    assert shown[0].text.strip() == "InputError: items.csv:3: empty text"

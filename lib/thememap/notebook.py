@@ -39,8 +39,8 @@ def configure_logging(level: int = logging.INFO) -> None:
     logger.propagate = False
 
 
-def _show_user_errors_briefly() -> None:
-    """In IPython, show a ThememapError as its message, not a traceback."""
+def _configure_ipython() -> None:
+    """In IPython: figures inline (also those made without pyplot), user errors as one line."""
     try:
         from IPython import get_ipython
     except ImportError:  # pragma: no cover - IPython is always there under Jupyter
@@ -55,6 +55,8 @@ def _show_user_errors_briefly() -> None:
         print(f"{etype.__name__}: {value}", file=sys.stderr)
 
     shell.set_custom_exc((ThememapError,), handler)
+    # matplotlib Figures returned by lib/ functions render as PNG, in JupyterLab and in reports
+    shell.run_line_magic("matplotlib", "inline")
 
 
 @dataclass
@@ -94,7 +96,7 @@ def start_step(name: str, params_file: str, run_id: str = "") -> Step:
     an ``interactive-<time>`` run of its own.
     """
     configure_logging()
-    _show_user_errors_briefly()
+    _configure_ipython()
     params = load_params(params_file)
     conn = open_store(params.store_path)
     run_id = run_id or "interactive-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S")

@@ -132,6 +132,14 @@ def _failure_message(notebook: Path, executed: Path, err: Exception) -> str:
     added_by_papermill = {"injected-parameters", "papermill-error-cell-tag"}
     injected = sum(1 for c in cells[:index] if added_by_papermill & set(c.metadata.get("tags", [])))
     first_line = cells[index].source.strip().splitlines()[0] if cells[index].source.strip() else ""
+    if not str(evalue).strip():
+        # a ThememapError is shown as one stderr line (thememap.notebook), not as an error output
+        stderr = [
+            o.get("text", "") for o in cells[index].get("outputs", []) if o.get("name") == "stderr"
+        ]
+        last = [line for line in "".join(stderr).splitlines() if line.strip()]
+        if last:
+            return f"{notebook.name}, cell {index - injected + 1} ({first_line[:60]}): {last[-1]}"
     return f"{notebook.name}, cell {index - injected + 1} ({first_line[:60]}): {ename}: {evalue}"
 
 
