@@ -7,6 +7,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+
 from thememap.errors import NotebookError, ParamsError
 from thememap.run import discover_notebooks, run_chain
 
