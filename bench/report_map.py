@@ -140,7 +140,7 @@ def baseline_html(payload: dict) -> str:
 
 
 READY = {
-    "ours": "document.body.dataset.ready === '1'",
+    "ours": "!!document.body && document.body.dataset.ready === '1'",
     "baseline": "(() => { const g = document.querySelector('.js-plotly-plot');"
     " return g && g._fullLayout && g.querySelector('canvas'); })()",
 }
