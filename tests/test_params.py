@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from thememap.errors import ParamsError
 from thememap.params import load_params
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from thememap.errors import StepOrderError, StoreError
 from thememap.store import open_store, transaction
 from thememap.store.migrations import MIGRATIONS, migrate
