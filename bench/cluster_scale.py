@@ -7,9 +7,9 @@ Vectors: ``~/.cache/thememap/bench/pypi_100000_minilm_int8.npy`` (100,000 real
 summaries, seeded sample). Sizes above 100,000 are the 100,000 real vectors plus
 perturbed copies of them (each copy: a real vector + Gaussian noise, renormalised,
 cosine ~0.93 to its source): the same dimensionality and a realistic spread, but
-NOT real text; said so in the output. The parent process warms numba up
-(pynndescent, UMAP) on 3,000 rows, then each size runs in a forked child, so the
-times are warm and the peak RSS is the child's own.
+NOT real text; said so in the output. Each size runs in a fresh process that
+first warms numba up (pynndescent, UMAP) on 3,000 rows, so the times are warm;
+the peak RSS is that process's own (warm-up included).
 
 Prints per size: seconds for the hierarchy and the map, total, peak RSS, counts per
 level; the growth exponent (slope of log time against log n); and for 100,000
@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from thememap.cluster.knn import knn_graph
 from thememap.cluster.params import ClusterParams
 from thememap.cluster.pipeline import cluster_vectors
 
@@ -50,7 +51,13 @@ def grow(real: np.ndarray, n: int, *, seed: int = 0, noise: float = 0.02) -> np.
     return out
 
 
-def _child(x: np.ndarray, params: ClusterParams, queue: Any) -> None:
+def _child(path: Path, n: int, params: ClusterParams, queue: Any) -> None:
+    # a fresh (spawned) process: numba code is compiled by a warm-up call first
+    real = load(path)
+    knn_graph(real[:3000], exact_below=0)  # NN-descent's compilation too
+    cluster_vectors(real[:3000], params)
+    x = grow(real, n)
+    del real
     t0 = time.perf_counter()
     h, _coords, parts = cluster_vectors(x, params)
     total = time.perf_counter() - t0
@@ -66,10 +73,16 @@ def _child(x: np.ndarray, params: ClusterParams, queue: Any) -> None:
     )
 
 
-def run(x: np.ndarray, params: ClusterParams) -> dict[str, Any]:
-    ctx = mp.get_context("fork")
+def load(path: Path) -> np.ndarray:
+    real = np.load(path).astype(np.float32)
+    return real / np.linalg.norm(real, axis=1, keepdims=True)
+
+
+def run(path: Path, n: int, params: ClusterParams) -> dict[str, Any]:
+    # spawn, not fork: forking after OpenMP/numba threads started aborts the child
+    ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(x, params, queue))
+    proc = ctx.Process(target=_child, args=(path, n, params, queue))
     proc.start()
     result = queue.get()
     proc.join()
@@ -84,22 +97,12 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[25_000, 50_000, 100_000])
     ap.add_argument("--layout", default="umap")
     args = ap.parse_args()
-    real = np.load(args.vectors).astype(np.float32)
-    real /= np.linalg.norm(real, axis=1, keepdims=True)
+    n_real = len(np.load(args.vectors, mmap_mode="r"))
     params = ClusterParams(layout=args.layout)
-    t0 = time.perf_counter()
-    cluster_vectors(real[:3000], params)  # compile numba code once, in the parent
-    print(
-        f"warm-up (numba compilation) on 3,000 rows: {time.perf_counter() - t0:.1f} s",
-        file=sys.stderr,
-    )
     rows = []
     for n in args.sizes:
-        x = grow(real, n)
-        r = run(x, params)
-        r["data"] = (
-            "real" if n <= len(real) else f"{len(real):,} real + {n - len(real):,} noisy copies"
-        )
+        r = run(args.vectors, n, params)
+        r["data"] = "real" if n <= n_real else f"{n_real:,} real + {n - n_real:,} noisy copies"
         rows.append(r)
         print(r, file=sys.stderr, flush=True)
     print(

@@ -66,7 +66,7 @@ def test_level_one_finds_sections_without_being_told_k(default: Hierarchy, data)
 
 
 def test_keep_noise_leaves_outliers_unplaced(data) -> None:
-    params = ClusterParams(keep_noise=True, noise_threshold=2.0)
+    params = ClusterParams(keep_noise=True, noise_threshold=2.0, restarts=3)
     h = build_hierarchy(data[0], **hierarchy_kwargs(params))
     assert ((h.labels < 0) == h.is_outlier).all()
     assert 0 < (h.labels < 0).mean() < 0.3
@@ -74,7 +74,7 @@ def test_keep_noise_leaves_outliers_unplaced(data) -> None:
 
 
 def test_counts_and_min_sizes_from_params(data) -> None:
-    params = ClusterParams(level_counts=[5, None, 60], min_sizes=[None, 20, None])
+    params = ClusterParams(level_counts=[5, None, 60], min_sizes=[None, 20, None], restarts=3)
     h = build_hierarchy(data[0], **hierarchy_kwargs(params))
     assert h.counts[0] == 5 and h.counts[2] <= 60
     assert np.bincount(h.labels[1]).min() >= 20
@@ -83,7 +83,7 @@ def test_counts_and_min_sizes_from_params(data) -> None:
 
 @pytest.mark.parametrize("levels", [1, 2, 5])
 def test_any_number_of_levels(data, levels: int) -> None:
-    h = build_hierarchy(data[0][:600], **hierarchy_kwargs(ClusterParams(levels=levels)))
+    h = build_hierarchy(data[0][:600], **hierarchy_kwargs(ClusterParams(levels=levels, restarts=3)))
     assert h.n_levels == levels
     assert h.counts == sorted(h.counts)
     assert_nested(h)
@@ -91,7 +91,7 @@ def test_any_number_of_levels(data, levels: int) -> None:
 
 def test_sampled_fit_places_every_item_and_keeps_quality(default: Hierarchy, data) -> None:
     x, sections = data
-    params = ClusterParams(sample_threshold=1000, sample_size=1000)
+    params = ClusterParams(sample_threshold=1000, sample_size=1000, restarts=3)
     h = build_hierarchy(x, **hierarchy_kwargs(params))
     assert h.fit_rows is not None and len(h.fit_rows) == 1000
     assert (h.labels >= 0).all()
@@ -100,7 +100,7 @@ def test_sampled_fit_places_every_item_and_keeps_quality(default: Hierarchy, dat
 
 
 def test_estimator_contract(data) -> None:
-    params = ClusterParams(levels=2)
+    params = ClusterParams(levels=2, restarts=2)
     est = ThemeHierarchy(params)
     assert est.fit(data[0][:500]) is est
     assert est.labels_.shape == (2, 500)

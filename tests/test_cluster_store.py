@@ -75,7 +75,7 @@ def store(tmp_path: Path):
 
 
 def test_cluster_store_writes_consistent_tables(store) -> None:
-    result = cluster_store(store, ClusterParams(layout="pca"), run_id="run-a")
+    result = cluster_store(store, ClusterParams(restarts=3, layout="pca"), run_id="run-a")
     check_consistent(store, "run-a", 3)
     assert result.counts == sorted(result.counts)
     assert result.unplaced_share == [0.0, 0.0, 0.0]
@@ -98,10 +98,12 @@ def test_cluster_store_writes_consistent_tables(store) -> None:
 
 
 def test_rerun_replaces_the_run_and_leaves_other_runs(store) -> None:
-    cluster_store(store, ClusterParams(layout="none"), run_id="other")
-    cluster_store(store, ClusterParams(layout="pca"), run_id="run-a")
+    cluster_store(store, ClusterParams(restarts=3, layout="none"), run_id="other")
+    cluster_store(store, ClusterParams(restarts=3, layout="pca"), run_id="run-a")
     before_other = len(read_clusters(store, "other"))
-    cluster_store(store, ClusterParams(layout="pca", levels=2, keep_noise=True), run_id="run-a")
+    cluster_store(
+        store, ClusterParams(restarts=3, layout="pca", levels=2, keep_noise=True), run_id="run-a"
+    )
     check_consistent(store, "run-a", 2)
     assert (
         store.execute("SELECT COUNT(*) FROM clusters WHERE run_id='run-a' AND level=3").fetchone()[
@@ -120,7 +122,7 @@ def test_rerun_replaces_the_run_and_leaves_other_runs(store) -> None:
 
 
 def test_failed_write_leaves_previous_run_intact(store, monkeypatch) -> None:
-    cluster_store(store, ClusterParams(layout="none"), run_id="run-a")
+    cluster_store(store, ClusterParams(restarts=3, layout="none"), run_id="run-a")
     before = len(read_memberships(store, "run-a"))
     import thememap.store.clusters as sc
 
@@ -129,6 +131,6 @@ def test_failed_write_leaves_previous_run_intact(store, monkeypatch) -> None:
 
     monkeypatch.setattr(sc, "_fill_reference_columns", boom)
     with pytest.raises(RuntimeError):
-        cluster_store(store, ClusterParams(layout="none", levels=2), run_id="run-a")
+        cluster_store(store, ClusterParams(restarts=3, layout="none", levels=2), run_id="run-a")
     assert len(read_memberships(store, "run-a")) == before
     check_consistent(store, "run-a", 3)

@@ -33,13 +33,40 @@ def between_counts(top: int, fine: int, levels: int) -> list[int]:
     return counts
 
 
-def fine_cluster_graph(knn_indices: np.ndarray, fine_labels: np.ndarray, k: int) -> np.ndarray:
-    """Symmetric ``(k, k)`` count of kNN edges between fine clusters (self excluded)."""
+def fine_cluster_graph(
+    knn_indices: np.ndarray,
+    fine_labels: np.ndarray,
+    k: int,
+    *,
+    centroids: np.ndarray | None = None,
+    island_share: float = 0.01,
+    island_links: int = 3,
+) -> np.ndarray:
+    """Symmetric ``(k, k)`` count of kNN edges between fine clusters (self excluded).
+
+    A fine cluster with fewer than ``island_share`` of its edges leaving it (a
+    group of near-duplicates, say) would never merge with anything and surface
+    as a tiny top-level theme; with ``centroids`` given, such islands get weak
+    links (that share of their volume) to their ``island_links`` most similar
+    clusters, so they join their nearest theme instead.
+    """
     src = np.repeat(fine_labels, knn_indices.shape[1] - 1)
     dst = fine_labels[knn_indices[:, 1:].ravel()]
-    graph = np.zeros((k, k), dtype=np.float64)
-    np.add.at(graph, (src, dst), 1.0)
-    return graph + graph.T
+    graph = np.bincount(src * k + dst, minlength=k * k).reshape(k, k).astype(np.float64)
+    graph = graph + graph.T
+    if centroids is None or k < 2:
+        return graph
+    volume = graph.sum(1)
+    outside = volume - np.diag(graph)
+    islands = np.flatnonzero(outside < island_share * np.maximum(volume, 1.0))
+    for c in islands:
+        sims = centroids @ centroids[c]
+        sims[c] = -np.inf
+        near = np.argsort(-sims, kind="stable")[: min(island_links, k - 1)]
+        weight = island_share * max(volume[c], 1.0) / len(near)
+        graph[c, near] += weight
+        graph[near, c] += weight
+    return graph
 
 
 def modularity(graph: np.ndarray, groups: np.ndarray, *, resolution: float = 1.0) -> float:

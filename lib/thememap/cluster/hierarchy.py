@@ -73,11 +73,11 @@ def build_hierarchy(
     min_sizes: list[int] | None = None,
     fine_per_sqrt_n: float = 1.0,
     top_range: tuple[int, int] = (4, 40),
-    restarts: int = 6,
+    restarts: int = 10,
     keep_noise: bool = False,
     noise_threshold: float = 3.5,
-    sample_threshold: int = 100_000,
-    sample_size: int = 50_000,
+    sample_threshold: int = 30_000,
+    sample_size: int = 30_000,
     n_neighbors: int = 15,
     embedding: str = "spectral",
     spectral_dims: int = 16,
@@ -204,7 +204,7 @@ def _candidate(
     k = len(fine.centroids)
     sizes = np.bincount(fine.labels, minlength=k)
     fine_centroids = unit_rows(cluster_sums(x_fit, fine.labels, k))  # in the vectors' space
-    graph = fine_cluster_graph(knn.indices, fine.labels, k)
+    graph = fine_cluster_graph(knn.indices, fine.labels, k, centroids=fine_centroids)
     if merge == "modularity":
         merges = modularity_tree(graph, resolution=resolution)
     elif merge == "ward":

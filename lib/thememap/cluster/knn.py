@@ -48,7 +48,7 @@ def exact_knn(x: np.ndarray, *, n_neighbors: int) -> KnnGraph:
 
 
 def knn_graph(
-    x: np.ndarray, *, n_neighbors: int = 15, seed: int = 0, exact_below: int = 20_000
+    x: np.ndarray, *, n_neighbors: int = 15, seed: int = 0, exact_below: int = 10_000
 ) -> KnnGraph:
     """Cosine kNN graph of unit rows: exact below ``exact_below`` rows, NN-descent above."""
     if len(x) <= exact_below:

@@ -108,7 +108,7 @@ def layout_2d(
     n_neighbors: int = 15,
     min_dist: float = 0.1,
     n_epochs: int | None = None,
-    sample_size: int = 50_000,
+    sample_size: int = 30_000,
     groups: np.ndarray | None = None,
     knn: KnnGraph | None = None,
     knn_rows: np.ndarray | None = None,

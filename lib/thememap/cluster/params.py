@@ -37,11 +37,12 @@ class ClusterParams(StrictModel):
     )
     top_max: int = Field(40, ge=1, description="most clusters the automatic level-1 count may pick")
     restarts: int = Field(
-        3,
+        10,
         ge=1,
-        le=20,
-        description="k-means restarts of the fine level; the one agreeing best with the others"
-        " is kept (more = steadier across seeds, slower)",
+        le=30,
+        description="candidate hierarchies built from different k-means seeds; the one agreeing"
+        " best with the others (mean ARI over levels) is kept: more = steadier across seeds,"
+        " slower",
     )
     kmeans_inits: int = Field(
         3,
@@ -61,12 +62,12 @@ class ClusterParams(StrictModel):
         " which an item counts as an outlier at that level",
     )
     sample_threshold: int = Field(
-        100_000,
+        30_000,
         ge=1000,
         description="above this many items the fine level is fitted on a sample and the rest"
         " assigned to the nearest fine centroid",
     )
-    sample_size: int = Field(50_000, ge=1000, description="rows in that sample")
+    sample_size: int = Field(30_000, ge=1000, description="rows in that sample")
     n_neighbors: int = Field(
         15, ge=2, le=200, description="neighbours in the kNN graph (level-1 count and the map)"
     )
@@ -96,7 +97,7 @@ class ClusterParams(StrictModel):
         None, ge=10, description="UMAP optimisation epochs (null = UMAP's default)"
     )
     layout_sample_size: int = Field(
-        50_000,
+        30_000,
         ge=1000,
         description="above this many items UMAP is fitted on a sample and the other items are"
         " placed among their nearest sampled neighbours in the same fine cluster",

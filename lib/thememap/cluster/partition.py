@@ -89,7 +89,7 @@ def fine_partition(
     n_clusters: int,
     seed: int,
     restarts: int = 3,
-    max_iter: int = 100,
+    max_iter: int = 30,
     min_size: int = 1,
     n_init: int = 1,
 ) -> FinePartition:
