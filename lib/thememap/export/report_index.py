@@ -36,7 +36,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 .cards{display:flex;flex-wrap:wrap;gap:.8rem}.card{border:1px solid #e5e5e5;border-radius:6px;
 padding:.6rem .9rem;min-width:9rem}.card b{display:block;font-size:1.4rem}.card span{color:#666;font-size:.85rem}
 pre{background:#f6f6f6;padding:.8rem;overflow:auto;font-size:.85rem;border-radius:4px}
-code{font-size:.85rem}a{color:#0b5cad}
+code{font-size:.85rem}a{color:#0b5cad}.scroll{overflow-x:auto}
 """
 
 
@@ -100,7 +100,7 @@ def label_quality_table(conn: sqlite3.Connection, run_id: str) -> str:
         "<tr>" + "".join(f'<td class="num">{_figure(row[c])}</td>' for c in columns) + "</tr>"
         for row in quality[columns].to_dict("records")
     )
-    return f"<h2>Label quality</h2><table><tr>{head}</tr>{body}</table>"
+    return f'<h2>Label quality</h2><div class="scroll"><table><tr>{head}</tr>{body}</table></div>'
 
 
 def write_run_index(
