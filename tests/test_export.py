@@ -288,3 +288,22 @@ def test_cards_come_from_the_chosen_card(conn, tmp_path: Path) -> None:
     l3 = [c for c in json.loads(records.read_text()) if c["level"] == 3]
     assert all(c["pattern_name"].startswith("offline ") for c in l3)
     assert all(isinstance(c["strength"], int) for c in l3)
+
+
+def test_unplaced_items_stay_grey_and_null_everywhere(conn, tmp_path: Path) -> None:
+    # noise kept as noise (opt-in in 02_cluster): no cluster at level 3 for items 20..29
+    conn.execute(
+        "UPDATE memberships SET cluster_id = NULL WHERE level = 3 AND item_id BETWEEN 20 AND 29"
+    )
+    conn.execute("UPDATE items SET embedding_cluster_l3 = NULL WHERE id BETWEEN 20 AND 29")
+    data = load_export_data(conn)
+    assert data.items["cluster_id_l3"].isna().sum() == 10
+    payload = map_payload(data)
+    row = payload["items"]["c"]["3"]
+    assert sum(1 for c in row if c == -1) == 10
+    items = json.loads(write_reference_json(conn, tmp_path / "o")["items.json"].read_text())
+    assert sum(1 for r in items if r["cluster_l3"] is None) == 10
+    run_dir = tmp_path / "r"
+    run_dir.mkdir()
+    page = write_run_index(run_dir, conn=conn, run_id="fixture-run", notebooks=[], params={})
+    assert "unplaced share, level 3" in page.read_text()
