@@ -14,6 +14,7 @@
     <span id="tm-count"></span>
     <label>Colour by <select id="tm-level" aria-label="Colour by level"></select></label>
     <label>Category <select id="tm-category" aria-label="Category"><option value="">all</option></select></label>
+    <span id="tm-names" title="Zoom in for the names of finer themes, out for coarser ones"></span>
     <span id="tm-dates" hidden>
       <label>From <input id="tm-from" type="date"></label>
       <label>to <input id="tm-to" type="date"></label>

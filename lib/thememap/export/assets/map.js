@@ -11,6 +11,7 @@
   var searchBox = document.getElementById("tm-search");
   var countEl = document.getElementById("tm-count");
   var levelSel = document.getElementById("tm-level");
+  var levelNote = document.getElementById("tm-names");
   var catSel = document.getElementById("tm-category");
   var fromEl = document.getElementById("tm-from"), toEl = document.getElementById("tm-to");
   var state = { level: O.level, query: "", category: "", from: "", to: "", visible: null, matches: [] };
@@ -155,6 +156,7 @@
     drawHighlight();
     labelsLayer.textContent = "";
     labelsLayer.dataset.level = String(level);
+    levelNote.textContent = "names: level " + level;
     var boxes = [], placed = 0;
     var order = C.map(function (c, i) { return i; })
       .filter(function (i) { return C[i].level === level && C[i].x !== null; })
