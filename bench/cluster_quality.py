@@ -124,10 +124,16 @@ def main() -> None:
             "sample_threshold": 1000,
             "sample_size": 3000,
         },
-        "thememap, restarts=1": {"restarts": 1},
+        "thememap, restarts=1 (no consensus)": {"restarts": 1},
         "thememap, keep_noise": {"keep_noise": True},
+        "thememap, merge=ward (Ward on fine centroids)": {"merge": "ward"},
+        "thememap, embedding=raw (k-means on the raw vectors)": {"embedding": "raw"},
+        "thememap, embedding=raw + merge=ward": {"embedding": "raw", "merge": "ward"},
     }
-    for name in names + (list(variants) if not args.only or "variants" in args.only else []):
+    names += [
+        v for v in variants if not args.only or any(o.lower() in v.lower() for o in args.only)
+    ]
+    for name in names:
         print(f"running {name} ...", file=sys.stderr, flush=True)
         runs[name] = run_method(name, x, meta, **variants.get(name, {}))
     print(f"\nDebian dev corpus: {len(x)} items, {x.shape[1]}-d, 14 sections\n")

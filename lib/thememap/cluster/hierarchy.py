@@ -147,7 +147,7 @@ def build_hierarchy(
         kl = len(parents[lvl])
         cent = unit_rows(cluster_sums(x, labels[lvl], kl))
         centroids.append(cent)
-        cos = np.einsum("ij,ij->i", x, cent[labels[lvl]])
+        cos = _cosine_to_own(x, cent, labels[lvl])
         strength[lvl] = cos
         outlier[lvl] = _robust_z(1.0 - cos, labels[lvl], kl)
     is_outlier = outlier > noise_threshold
@@ -270,6 +270,15 @@ def _best_jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     table = np.bincount(a * kb + b, minlength=ka * kb).reshape(ka, kb).astype(np.float64)
     union = table.sum(1, keepdims=True) + table.sum(0, keepdims=True) - table
     return (table / np.maximum(union, 1.0)).max(1)
+
+
+def _cosine_to_own(x: np.ndarray, centroids: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Cosine of each row to its cluster's centroid, in chunks (no n x d temporary)."""
+    out = np.empty(len(x), dtype=np.float32)
+    for start in range(0, len(x), 65_536):
+        rows = slice(start, start + 65_536)
+        out[rows] = np.einsum("ij,ij->i", x[rows], centroids[labels[rows]])
+    return out
 
 
 def _robust_z(dist: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
