@@ -147,3 +147,14 @@ def test_modularity_tree_merges_each_node_once() -> None:
     blocks[:3, :3] = blocks[3:, 3:] = 1.0
     np.fill_diagonal(blocks, 0.0)
     assert cut_tree(modularity_tree(blocks), 6, 2).tolist() == [0, 0, 0, 1, 1, 1]
+
+
+@pytest.mark.parametrize(
+    ("embedding", "merge"), [("raw", "ward"), ("spectral", "ward"), ("raw", "modularity")]
+)
+def test_other_designs_are_nested_too(data, embedding: str, merge: str) -> None:
+    params = ClusterParams(embedding=embedding, merge=merge, restarts=2)
+    h = build_hierarchy(data[0][:600], **hierarchy_kwargs(params))
+    assert (h.labels >= 0).all()
+    assert h.counts == sorted(h.counts)
+    assert_nested(h)
