@@ -109,7 +109,9 @@ def build_hierarchy(
         n, per_sqrt_n=fine_per_sqrt_n, min_size=fine_min, fit_rows=len(x_fit)
     )
     if knn is None or len(knn.indices) != len(x_fit):
-        knn = knn_graph(x_fit, n_neighbors=n_neighbors, seed=seed)
+        # the kNN graph approximates a fixed object: its NN-descent seed does not follow the
+        # clustering seed (measured on 20k PyPI rows: seed ARI 0.42/0.42/0.35 -> 0.67/0.69/0.63)
+        knn = knn_graph(x_fit, n_neighbors=n_neighbors, seed=0)
     space = spectral_embedding(knn, dims=spectral_dims) if embedding == "spectral" else x_fit
     candidates = [
         _candidate(
