@@ -58,3 +58,20 @@ def test_shipped_params_files_are_valid(project_root: Path):
 def test_overrides_win(write_params):
     params = load_params(write_params({"embed": {"batch_size": 8}}), {"embed": {"batch_size": 4}})
     assert params.embed.batch_size == 4
+
+
+def test_default_yaml_documents_every_key_with_its_real_default(project_root: Path):
+    import yaml
+
+    from thememap.params import Params
+
+    path = project_root / "params" / "default.yaml"
+    written = yaml.safe_load(path.read_text())
+    defaults = Params().model_dump(mode="json", exclude={"root"})
+    for section, value in defaults.items():
+        assert section in written, f"default.yaml lacks the section {section!r}"
+        if isinstance(value, dict):
+            missing = set(value) - set(written[section] or {})
+            assert not missing, f"default.yaml lacks {section}.{sorted(missing)}"
+    loaded = load_params(path).model_dump(mode="json", exclude={"root"})
+    assert loaded == defaults, "default.yaml must show the real defaults"
