@@ -42,7 +42,14 @@ def umap_layout(
     knn: KnnGraph | None = None,
 ) -> np.ndarray:
     """UMAP to 2D with cosine distances on ``knn`` (computed here when not given)."""
-    import umap
+    import warnings
+
+    from tqdm import TqdmWarning
+
+    with warnings.catch_warnings():
+        # umap.layouts imports tqdm.auto, which warns when ipywidgets is absent; we draw no bar
+        warnings.simplefilter("ignore", TqdmWarning)
+        import umap
 
     if len(x) <= n_neighbors + 1:
         return pca_layout(x, seed=seed)
