@@ -42,8 +42,6 @@ def umap_layout(
     knn: KnnGraph | None = None,
 ) -> np.ndarray:
     """UMAP to 2D with cosine distances on ``knn`` (computed here when not given)."""
-    import warnings
-
     from tqdm import TqdmWarning
 
     with warnings.catch_warnings():
