@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError
 
 from thememap.cluster.params import ClusterParams
 from thememap.describe.params import DescribeParams
 from thememap.errors import ParamsError
 from thememap.export_params import ExportParams
-from thememap.params_base import StrictModel
+from thememap.params_base import EnvVarName, StrictModel
 
 EMBED_BACKENDS = ("local", "openai")
 
@@ -61,20 +61,14 @@ class EmbedParams(StrictModel):
     cache_dir: Path | None = Field(None, description="quantised graph cache (~/.cache/thememap)")
     # OpenAI-compatible backend
     base_url: str | None = Field(None, description="any OpenAI-compatible /v1 endpoint")
-    api_key_env: str = Field("OPENAI_API_KEY", description="NAME of the variable holding the key")
+    api_key_env: EnvVarName = Field(
+        "OPENAI_API_KEY", description="NAME of the variable holding the key"
+    )
     dimensions: int | None = Field(None, gt=0)
     max_batch_tokens: int = Field(200_000, gt=0, description="token bound per request")
     concurrency: int = Field(4, ge=1, le=64, description="requests in flight")
     max_retries: int = Field(6, ge=0)
     timeout_s: float = Field(60.0, gt=0)
-
-    @field_validator("api_key_env")
-    @classmethod
-    def _looks_like_a_name(cls, value: str) -> str:
-        # A pasted key here would end up in the store's runs table and in reports.
-        if not value.replace("_", "").isalnum() or value.startswith(("sk-", "sk_")):
-            raise ValueError("give the NAME of an environment variable, never the key itself")
-        return value
 
 
 class ReportParams(StrictModel):

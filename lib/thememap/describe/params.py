@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from thememap.params_base import StrictModel
+from thememap.params_base import EnvVarName, StrictModel
 
 # Defaults that suit feedback-like data (tickets, reviews, comments, issues). The
 # description, not the name, is what the local model embeds for zero-shot categories.
@@ -78,7 +78,9 @@ class DescribeParams(StrictModel):
     )
     model: str = Field("gpt-4o-mini", description="chat model name")
     base_url: str | None = Field(None, description="e.g. http://localhost:11434/v1 (Ollama)")
-    api_key_env: str = Field("OPENAI_API_KEY", description="NAME of the variable holding the key")
+    api_key_env: EnvVarName = Field(
+        "OPENAI_API_KEY", description="NAME of the variable holding the key"
+    )
     mode: Literal["tools", "json_schema", "json_object", "md_json"] = Field(
         "tools",
         description="structured-output mode; llama.cpp server needs tools, OpenAI takes any",
@@ -110,14 +112,6 @@ class DescribeParams(StrictModel):
         (0.0, 0.0), description="price of a model not in `prices` (local servers: free)"
     )
     seconds_per_call: float = Field(3.0, gt=0, description="latency estimate for the plan")
-
-    @field_validator("api_key_env")
-    @classmethod
-    def _looks_like_a_name(cls, value: str) -> str:
-        # A pasted key here would end up in the store's runs table and in reports.
-        if not value.replace("_", "").isalnum() or value.startswith(("sk-", "sk_")):
-            raise ValueError("give the NAME of an environment variable, never the key itself")
-        return value
 
     @field_validator("categories")
     @classmethod

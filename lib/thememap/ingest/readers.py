@@ -157,41 +157,43 @@ def read_delimited(
             raise InputError(f"{path}: empty file (no header row)")
 
 
-def read_jsonl(path: Path, *, encoding: str = "utf-8") -> Iterator[Record]:
-    """One JSON object per line; blank lines are ignored."""
+def _text_lines(path: Path, encoding: str) -> Iterator[tuple[int, str | Record]]:
+    """``(line number, text without line ending)`` per non-blank line, or a bad-row Record.
+
+    Lines are decoded one by one, so one undecodable line does not sink the file.
+    """
     with _open_binary(path) as handle:
         for number, chunk in enumerate(handle, start=1):
             if not chunk.strip():
                 continue
             try:
-                line = chunk.decode(encoding)
+                yield number, chunk.decode(encoding).rstrip("\r\n")
             except UnicodeDecodeError:
-                yield Record(number, None, _undecodable([number], encoding))
-                continue
-            try:
-                value = json.loads(line.rstrip("\r\n"))
-            except json.JSONDecodeError as err:
-                yield Record(number, None, f"broken JSON: {err.msg} (column {err.colno})")
-                continue
-            if not isinstance(value, dict):
-                kind = type(value).__name__
-                yield Record(number, None, f"JSON line is a {kind}, not an object")
-                continue
-            yield Record(number, value)
+                yield number, Record(number, None, _undecodable([number], encoding))
+
+
+def read_jsonl(path: Path, *, encoding: str = "utf-8") -> Iterator[Record]:
+    """One JSON object per line; blank lines are ignored."""
+    for number, line in _text_lines(path, encoding):
+        if isinstance(line, Record):
+            yield line
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as err:
+            yield Record(number, None, f"broken JSON: {err.msg} (column {err.colno})")
+            continue
+        if not isinstance(value, dict):
+            kind = type(value).__name__
+            yield Record(number, None, f"JSON line is a {kind}, not an object")
+            continue
+        yield Record(number, value)
 
 
 def read_text(path: Path, *, text_field: str, encoding: str = "utf-8") -> Iterator[Record]:
     """One item per line (line endings stripped); blank lines are ignored."""
-    with _open_binary(path) as handle:
-        for number, chunk in enumerate(handle, start=1):
-            if not chunk.strip():
-                continue
-            try:
-                line = chunk.decode(encoding)
-            except UnicodeDecodeError:
-                yield Record(number, None, _undecodable([number], encoding))
-                continue
-            yield Record(number, {text_field: line.rstrip("\r\n")})
+    for number, line in _text_lines(path, encoding):
+        yield line if isinstance(line, Record) else Record(number, {text_field: line})
 
 
 def read_parquet(path: Path, *, text_field: str, batch_size: int = 10_000) -> Iterator[Record]:
