@@ -26,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ import numpy as np
 
 from thememap.embed.base import l2_normalise
 from thememap.errors import BackendError, ParamsError
+from thememap.files import sha256_of, write_atomic
 
 if TYPE_CHECKING:
     from thememap.params import EmbedParams
@@ -101,34 +101,16 @@ def tokenizer_path(spec: LocalModel) -> Path:
     return path
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _atomic_target(final: Path) -> Path:
-    """A fresh temporary path beside ``final`` (same filesystem, so os.replace is atomic)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.stem}-", suffix=".onnx.tmp", dir=final.parent)
-    os.close(fd)
-    os.chmod(tmp, 0o644)  # mkstemp makes 0600; a shared cache should be readable
-    return Path(tmp)
-
-
 def _build_fp32(source: Path, target: Path) -> None:
     import onnxruntime as ort
 
-    tmp = _atomic_target(target)
-    try:
+    def optimise_into(tmp: Path) -> None:
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
         options.optimized_model_filepath = str(tmp)
         ort.InferenceSession(str(source), options, providers=["CPUExecutionProvider"])
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+
+    write_atomic(target, optimise_into)
 
 
 def _build_int8(fp32: Path, target: Path) -> None:
@@ -137,23 +119,21 @@ def _build_int8(fp32: Path, target: Path) -> None:
 
     from thememap.embed.onnx_rowquant import quantize_rows
 
-    per_tensor, tmp = _atomic_target(target), _atomic_target(target)
-    try:
+    def quantise_into(tmp: Path) -> None:
+        # quantize_dynamic writes its per-tensor graph to tmp; rows then get their own scales
         quantize_dynamic(
             fp32,
-            per_tensor,
+            tmp,
             weight_type=QuantType.QInt8,
             per_channel=True,
             op_types_to_quantize=["MatMul"],
         )
-        model = onnx.load(str(per_tensor))
+        model = onnx.load(str(tmp))
         if quantize_rows(model) == 0:
             raise BackendError(f"quantize_dynamic left nothing to quantise in {fp32}")
         onnx.save(model, str(tmp))
-        os.replace(tmp, target)
-    finally:
-        per_tensor.unlink(missing_ok=True)
-        tmp.unlink(missing_ok=True)
+
+    write_atomic(target, quantise_into)
 
 
 def prepare_graphs(spec: LocalModel, cache_dir: Path | None = None) -> dict[str, Path]:
@@ -162,7 +142,7 @@ def prepare_graphs(spec: LocalModel, cache_dir: Path | None = None) -> dict[str,
 
     source = source_model_path(spec)
     key = hashlib.sha256(
-        f"{_file_sha256(source)}|ort={ort.__version__}|{_RECIPE}".encode()
+        f"{sha256_of(source)}|ort={ort.__version__}|{_RECIPE}".encode()
     ).hexdigest()[:16]
     folder = (cache_dir or default_cache_dir()).expanduser() / f"{spec.name}-{key}"
     try:

@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from thememap.export.files import write_text_atomic
 from thememap.export.safe import esc, json_for_script, srcdoc_iframe
 from thememap.export.source import ExportData, card_value
+from thememap.files import write_text_atomic
 
 # well-separated hues for level-1 themes; finer levels use shades of their level-1 hue
 PALETTE = (

@@ -22,8 +22,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from thememap.export.files import sha256_of, write_atomic, write_text_atomic
 from thememap.export.source import ExportData
+from thememap.files import sha256_of, write_atomic, write_text_atomic
 
 SCHEMA_VERSION = 1
 

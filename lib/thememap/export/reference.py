@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from thememap.export.files import write_text_atomic
 from thememap.export.source import card_value, chosen_cards, cluster_run_id, read_cards
+from thememap.files import write_text_atomic
 
 ITEM_FIELDS = (
     "id", "content", "metadata", "created_at", "x", "y", "cluster_l1", "cluster_l2", "cluster_l3",

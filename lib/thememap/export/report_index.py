@@ -16,9 +16,9 @@ from typing import Any
 import yaml
 
 from thememap.errors import StoreError
-from thememap.export.files import write_text_atomic
 from thememap.export.safe import esc
 from thememap.export.source import cluster_run_id, read_quality, table_columns
+from thememap.files import write_text_atomic
 from thememap.store.runs import run_steps
 
 # step figures whose name says "quality" get a row among the headline figures

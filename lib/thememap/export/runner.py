@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from thememap.export.files import write_text_atomic
 from thememap.export.map import MapView, map_html, map_payload
 from thememap.export.parquet import write_manifest, write_parquet
 from thememap.export.reference import write_reference_json
 from thememap.export.source import ExportData, load_export_data
+from thememap.files import write_text_atomic
 from thememap.params import Params
 
 log = logging.getLogger(__name__)

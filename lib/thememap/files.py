@@ -1,4 +1,4 @@
-"""Atomic file writes: a reader never sees a half-written export."""
+"""Atomic file writes and file hashes: a reader never sees a half-written file."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def write_text_atomic(path: Path, text: str) -> Path:
 
 
 def sha256_of(path: Path) -> str:
-    """Hex SHA-256 of a file (for the manifest)."""
+    """Hex SHA-256 of a file, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
