@@ -47,6 +47,14 @@ def _hover(page: Any, index: int) -> str:
     return str(page.evaluate(HOVER_TEXT))
 
 
+def _count_after_filter(page: Any, *, was: int) -> int:
+    """Wait until the item count moves off ``was``, then read it ("1,234 items" -> 1234)."""
+    page.wait_for_function(
+        f"!document.querySelector('#tm-count').textContent.includes('{was}')", timeout=20_000
+    )
+    return int(page.inner_text("#tm-count").split()[0].replace(",", ""))
+
+
 def test_map_shows_points_hover_search_and_cards_offline(map_file: Path) -> None:
     with offline_browser() as session:
         page = session.page
@@ -83,20 +91,14 @@ def test_map_shows_points_hover_search_and_cards_offline(map_file: Path) -> None
         # the category filter hides items of other categories
         page.select_option("#tm-category", "bug")
         page.fill("#tm-search", "")
-        page.wait_for_function(
-            "!document.querySelector('#tm-count').textContent.includes('800')", timeout=20_000
-        )
-        shown = int(page.inner_text("#tm-count").split()[0].replace(",", ""))
+        shown = _count_after_filter(page, was=800)
         assert 0 < shown < 800
 
         # the date filter keeps items from that day on (items without a date drop out)
         page.select_option("#tm-category", "")
         page.fill("#tm-from", "2024-06-01")
         page.dispatch_event("#tm-from", "change")
-        page.wait_for_function(
-            "!document.querySelector('#tm-count').textContent.includes('800')", timeout=20_000
-        )
-        recent = int(page.inner_text("#tm-count").split()[0].replace(",", ""))
+        recent = _count_after_filter(page, was=800)
         assert 0 < recent < 800
         page.screenshot(path=artifact("map_filtered.png"))
 
