@@ -102,11 +102,24 @@ def agglomerative_ward(x: np.ndarray, seed: int) -> list[np.ndarray]:
 
 
 def thememap_default(x: np.ndarray, seed: int, **overrides: object) -> list[np.ndarray]:
-    """Ours: stable fine k-means partition merged upward by weighted Ward (default params)."""
-    from thememap.cluster.estimator import hierarchy_kwargs
-    from thememap.cluster.hierarchy import build_hierarchy
+    """Ours, as ``thememap run`` fits it (``fit_hierarchy`` with the params' defaults)."""
+    from thememap.cluster.estimator import fit_hierarchy
     from thememap.cluster.params import ClusterParams
 
     params = ClusterParams(seed=seed, **overrides)  # type: ignore[arg-type]
-    h = build_hierarchy(x, **hierarchy_kwargs(params))
-    return list(h.labels)
+    return list(fit_hierarchy(x, params).labels)
+
+
+def umap_ward(x: np.ndarray, seed: int, *, k: int = 8) -> list[np.ndarray]:
+    """UMAP to 10-d (cosine, min_dist 0) then item-level Ward cut at ``k``, 3k and sqrt(n)."""
+    import umap
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        red = umap.UMAP(
+            n_neighbors=15, n_components=10, min_dist=0.0, metric="cosine", random_state=seed
+        ).fit_transform(x)
+    z = linkage(red, method="ward")
+    k3 = max(3 * k, round(float(np.sqrt(len(x)))))
+    return [fcluster(z, t=t, criterion="maxclust") - 1 for t in (k, 3 * k, k3)]

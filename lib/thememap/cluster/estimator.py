@@ -1,17 +1,33 @@
-"""scikit-learn style front: parameters in ``__init__``, results in ``*_`` after ``fit``."""
+"""scikit-learn style front: parameters in ``__init__``, results in ``*_`` after ``fit``.
+
+:func:`fit_hierarchy` is the one place that turns :class:`ClusterParams` into a
+hierarchy: it checks the params against the corpus (impossible counts and sizes
+are clamped with a warning naming the key), handles corpora with fewer distinct
+vectors than clusters, and dispatches on ``method``.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
 
 from thememap.cluster.hierarchy import Hierarchy, build_hierarchy
 from thememap.cluster.params import ClusterParams
+from thememap.cluster.partition import unit_rows
+from thememap.cluster.reference_hdbscan import recursive_hdbscan
+from thememap.cluster.scores import parents_of, score_levels
+
+log = logging.getLogger(__name__)
+
+# below this many distinct vectors there is no structure to cluster: each distinct text is
+# its own theme (identical texts always share one)
+_MIN_DISTINCT = 8
 
 
 class ThemeHierarchy:
-    """Nested clusters of embedding vectors (see :func:`build_hierarchy`).
+    """Nested clusters of embedding vectors (see :func:`fit_hierarchy`).
 
     ``ThemeHierarchy(ClusterParams(levels=3)).fit(vectors)`` leaves
     ``labels_`` (levels x n), ``parents_``, ``counts_`` and ``hierarchy_``.
@@ -20,9 +36,13 @@ class ThemeHierarchy:
     def __init__(self, params: ClusterParams | None = None) -> None:
         self.params = params if params is not None else ClusterParams()
 
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The estimator's parameters (scikit-learn protocol)."""
+        return {"params": self.params}
+
     def fit(self, x: np.ndarray, y: Any = None) -> ThemeHierarchy:
         """Build the hierarchy of the rows of ``x``."""
-        self.hierarchy_: Hierarchy = build_hierarchy(x, **hierarchy_kwargs(self.params))
+        self.hierarchy_: Hierarchy = fit_hierarchy(x, self.params)
         self.labels_ = self.hierarchy_.labels
         self.parents_ = self.hierarchy_.parents
         self.counts_ = self.hierarchy_.counts
@@ -31,6 +51,67 @@ class ThemeHierarchy:
     def fit_predict(self, x: np.ndarray, y: Any = None) -> np.ndarray:
         """``fit(x).labels_``."""
         return self.fit(x).labels_
+
+
+def fit_hierarchy(x: np.ndarray, params: ClusterParams) -> Hierarchy:
+    """The hierarchy of the rows of ``x`` that ``params`` asks for."""
+    x = unit_rows(x)
+    if len(x) == 0:
+        raise ValueError("no rows to cluster")
+    # a fixed random projection tells cheaply whether few distinct rows exist at all
+    probe = np.round(x @ np.random.default_rng(0).standard_normal(x.shape[1]), 4)
+    if len(np.unique(probe)) < _MIN_DISTINCT:
+        distinct, inverse = np.unique(np.round(x, 5), axis=0, return_inverse=True)
+        log.warning(
+            "only %d distinct texts among %d items: each distinct text is one theme",
+            len(distinct), len(x),
+        )  # fmt: skip
+        return hierarchy_from_labels(x, np.tile(inverse.ravel(), (params.levels, 1)))
+    params = clamp_to_corpus(params, len(x))
+    if params.method == "hdbscan":
+        return hierarchy_from_labels(x, recursive_hdbscan(x, levels=params.levels))
+    return build_hierarchy(x, **hierarchy_kwargs(params))
+
+
+def clamp_to_corpus(params: ClusterParams, n: int) -> ClusterParams:
+    """``params`` with counts and sizes a corpus of ``n`` items can hold (warned by key)."""
+    update: dict[str, Any] = {}
+    if params.level_counts is not None:
+        cap = max(1, n // 2)
+        counts = [None if c is None else min(c, cap) for c in params.level_counts]
+        if counts != params.level_counts:
+            log.warning(
+                "cluster.level_counts %s asks for more clusters than %d items can form;"
+                " using %s (at most half the items per level)",
+                params.level_counts, n, counts,
+            )  # fmt: skip
+            update["level_counts"] = counts
+    if params.min_sizes is not None:
+        sizes = [None if s is None else min(s, max(1, n // 2)) for s in params.min_sizes]
+        if sizes != params.min_sizes:
+            log.warning(
+                "cluster.min_sizes %s is larger than %d items allow; using %s",
+                params.min_sizes, n, sizes,
+            )  # fmt: skip
+            update["min_sizes"] = sizes
+    return params.model_copy(update=update) if update else params
+
+
+def hierarchy_from_labels(x: np.ndarray, labels: np.ndarray) -> Hierarchy:
+    """A :class:`Hierarchy` of given nested ``(levels, n)`` labels (``-1`` = unplaced)."""
+    labels = np.asarray(labels, dtype=np.int64)
+    scores = score_levels(x, labels)
+    parents = parents_of(labels)
+    return Hierarchy(
+        labels=labels,
+        parents=parents,
+        centroids=scores.centroids,
+        strength=scores.strength,
+        outlier_score=scores.outlier_score,
+        is_outlier=labels < 0,
+        stability=[np.ones(len(p)) for p in parents],
+        fine_agreement=1.0,
+    )
 
 
 def hierarchy_kwargs(params: ClusterParams) -> dict[str, Any]:

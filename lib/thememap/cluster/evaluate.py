@@ -52,3 +52,18 @@ def quality_table(labels: np.ndarray, truth: np.ndarray) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows).set_index("level")
+
+
+def map_agreement(coords: np.ndarray, labels: np.ndarray, *, k: int = 10) -> float:
+    """Mean share of each item's ``k`` nearest neighbours on the 2D map that share its label.
+
+    How well the map shows the hierarchy: 1.0 when every theme is one region,
+    about the sum of squared theme shares when the colours interleave at random.
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    k = int(min(k, len(coords) - 1))
+    if k < 1:
+        return 1.0
+    idx = NearestNeighbors(n_neighbors=k + 1).fit(coords).kneighbors(coords)[1][:, 1:]
+    return float((labels[idx] == labels[:, None]).mean())

@@ -40,8 +40,16 @@ def umap_layout(
     min_dist: float = 0.1,
     n_epochs: int | None = None,
     knn: KnnGraph | None = None,
+    themes: np.ndarray | None = None,
+    theme_weight: float = 0.5,
 ) -> np.ndarray:
-    """UMAP to 2D with cosine distances on ``knn`` (computed here when not given)."""
+    """UMAP to 2D with cosine distances on ``knn`` (computed here when not given).
+
+    With ``themes`` (a label per row) UMAP runs semi-supervised on them
+    (``target_weight=theme_weight``): the map is laid out from the same
+    neighbourhoods the hierarchy was cut from, so each theme forms one region
+    instead of interleaving with its neighbours (0 = ignore the themes).
+    """
     from tqdm import TqdmWarning
 
     with warnings.catch_warnings():
@@ -63,12 +71,15 @@ def umap_layout(
         precomputed_knn=(knn.indices[:, :k], knn.distances[:, :k], knn.search_index),
         init="spectral" if len(x) > 2 * k + 2 else "random",
         verbose=False,
+        target_metric="categorical",
+        target_weight=theme_weight,
     )
     with warnings.catch_warnings():
         # umap warns that a fixed random_state disables parallelism: that is the point here
         warnings.filterwarnings("ignore", message=".*n_jobs.*", category=UserWarning)
         warnings.filterwarnings("ignore", message=".*precomputed_knn.*", category=UserWarning)
-        coords = reducer.fit_transform(x)
+        supervised = themes is not None and theme_weight > 0 and len(np.unique(themes)) > 1
+        coords = reducer.fit_transform(x, y=np.asarray(themes) if supervised else None)
     return np.asarray(coords, dtype=np.float32)
 
 
@@ -117,6 +128,8 @@ def layout_2d(
     groups: np.ndarray | None = None,
     knn: KnnGraph | None = None,
     knn_rows: np.ndarray | None = None,
+    themes: np.ndarray | None = None,
+    theme_weight: float = 0.5,
 ) -> np.ndarray | None:
     """2D positions of the unit rows of ``x`` (``None`` for ``method="none"``).
 
@@ -124,6 +137,8 @@ def layout_2d(
     None) is reused when it covers the rows UMAP is fitted on. Above
     ``sample_size`` rows UMAP sees a seeded sample and the other rows are placed
     among their nearest sampled neighbours of the same ``groups`` label.
+    ``themes`` (level-1 labels) pull each theme into one region of the map
+    (see :func:`umap_layout`).
     """
     if method == "none":
         return None
@@ -143,8 +158,10 @@ def layout_2d(
         knn = None
     x_fit = x if rows is None else x[rows]
     coords_fit = umap_layout(
-        x_fit, seed=seed, n_neighbors=n_neighbors, min_dist=min_dist, n_epochs=n_epochs, knn=knn
-    )
+        x_fit, seed=seed, n_neighbors=n_neighbors, min_dist=min_dist, n_epochs=n_epochs, knn=knn,
+        themes=None if themes is None else (themes if rows is None else themes[rows]),
+        theme_weight=theme_weight,
+    )  # fmt: skip
     if rows is None:
         return coords_fit
     out = np.empty((n, 2), dtype=np.float32)

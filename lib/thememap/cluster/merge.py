@@ -90,7 +90,9 @@ def cut_tree(merges: np.ndarray, n_points: int, n_clusters: int) -> np.ndarray:
     return labels.astype(np.int64)
 
 
-def modularity_tree(graph: np.ndarray, *, resolution: float = 1.0) -> np.ndarray:
+def modularity_tree(
+    graph: np.ndarray, *, resolution: float = 1.0, groups: np.ndarray | None = None
+) -> np.ndarray:
     """Greedy modularity agglomeration (Clauset-Newman-Moore) of a weighted graph's nodes.
 
     ``graph`` is a symmetric ``(k, k)`` matrix of edge weights between fine
@@ -98,6 +100,10 @@ def modularity_tree(graph: np.ndarray, *, resolution: float = 1.0) -> np.ndarray
     lowers it least), so the tree follows the items' neighbourhoods rather than
     centroid distances. Returns ``(k-1, 3)`` merges ``(a, b, -gain)`` like
     :func:`ward_tree`; ties break on the lowest index.
+
+    With ``groups`` (a label per node) only nodes of the same group merge, and
+    the tree stops when each group is one node (``k - n_groups`` merges): every
+    cut at ``n_groups`` clusters or more then nests inside ``groups``.
     """
     k = len(graph)
     if k < 2:
@@ -109,9 +115,13 @@ def modularity_tree(graph: np.ndarray, *, resolution: float = 1.0) -> np.ndarray
     a = e.sum(1)
     gain = 2.0 * (e - resolution * np.outer(a, a))
     np.fill_diagonal(gain, -np.inf)
-    merges = np.empty((k - 1, 3))
+    apart = None if groups is None else groups[:, None] != groups[None, :]
+    if apart is not None:
+        gain[apart] = -np.inf
+    steps = k - 1 if groups is None else k - len(np.unique(groups))
+    merges = np.empty((steps, 3))
     active = np.ones(k, dtype=bool)
-    for step in range(k - 1):
+    for step in range(steps):
         flat = int(np.argmax(gain))
         i, j = divmod(flat, k)
         i, j = min(i, j), max(i, j)
@@ -125,6 +135,8 @@ def modularity_tree(graph: np.ndarray, *, resolution: float = 1.0) -> np.ndarray
         active[j] = False
         row = 2.0 * (e[i, :] - resolution * a[i] * a)
         row[~active] = -np.inf
+        if apart is not None:
+            row[apart[i]] = -np.inf
         gain[i, :] = row
         gain[:, i] = row
         gain[j, :] = -np.inf

@@ -17,6 +17,13 @@ class ClusterParams(StrictModel):
     is placed at every level.
     """
 
+    method: Literal["graph", "hdbscan"] = Field(
+        "graph",
+        description="graph: thememap's design (kNN graph, spectral fine level, merged upward;"
+        " every item placed at every level, seeds agree); hdbscan: the reference design's"
+        " recursive HDBSCAN (its min sizes, its noise: many items left unplaced, slow past"
+        " ~50k items; merge, embedding, restarts and the count keys do not apply)",
+    )
     levels: int = Field(3, ge=1, le=5, description="number of nested levels, coarse to fine")
     seed: int = Field(42, description="random seed: same seed, same clusters")
     level_counts: list[int | None] | None = Field(
@@ -33,9 +40,17 @@ class ClusterParams(StrictModel):
         1.0, gt=0, description="finest level has about this times sqrt(items) clusters"
     )
     top_min: int = Field(
-        4, ge=1, description="fewest clusters the automatic level-1 count may pick"
+        4,
+        ge=1,
+        description="fewest level-1 clusters (leiden: the resolution is doubled until reached;"
+        " modularity/ward: the lower end of the range searched)",
     )
-    top_max: int = Field(40, ge=1, description="most clusters the automatic level-1 count may pick")
+    top_max: int = Field(
+        40,
+        ge=1,
+        description="most level-1 clusters (leiden: the resolution is halved until"
+        " within; modularity/ward: the upper end of the range searched)",
+    )
     restarts: int = Field(
         10,
         ge=1,
@@ -77,15 +92,19 @@ class ClusterParams(StrictModel):
         " graph; far steadier across seeds) or raw (the vectors themselves)",
     )
     spectral_dims: int = Field(16, ge=2, le=256, description="dimensions of the spectral space")
-    merge: Literal["modularity", "ward"] = Field(
-        "modularity",
-        description="how fine clusters are merged into coarser ones: modularity (along the kNN"
-        " graph) or ward (size-weighted Ward on centroids)",
+    merge: Literal["leiden", "modularity", "ward"] = Field(
+        "leiden",
+        description="how fine clusters form the coarser levels: leiden (level 1 = Leiden"
+        " modularity communities of the graph between fine clusters, the levels between by"
+        " greedy modularity inside each; the count comes from the data), modularity (one greedy"
+        " modularity tree, level-1 cut with the highest modularity in [top_min, top_max]: the"
+        " design before leiden) or ward (size-weighted Ward on centroids, same count rule)",
     )
-    resolution: float = Field(
-        1.0,
+    resolution: float | None = Field(
+        None,
         gt=0,
-        description="modularity resolution: above 1 favours more, smaller level-1 clusters",
+        description="modularity resolution of the level-1 choice (null = the method's default:"
+        " 0.5 for leiden, 1.0 for modularity/ward); higher gives more, smaller level-1 themes",
     )
     layout: Literal["umap", "pca", "none"] = Field(
         "umap",
@@ -93,6 +112,14 @@ class ClusterParams(StrictModel):
         " none (no map)",
     )
     layout_min_dist: float = Field(0.1, ge=0, le=1, description="UMAP min_dist of the map")
+    layout_theme_weight: float = Field(
+        0.3,
+        ge=0,
+        le=1,
+        description="how strongly the map keeps each level-1 theme in one region (UMAP's"
+        " semi-supervised target_weight on the level-1 labels): 0 = the map ignores the themes"
+        " (colours may interleave), 1 = themes fully apart",
+    )
     layout_epochs: int | None = Field(
         None, ge=10, description="UMAP optimisation epochs (null = UMAP's default)"
     )
@@ -101,6 +128,13 @@ class ClusterParams(StrictModel):
         ge=1000,
         description="above this many items UMAP is fitted on a sample and the other items are"
         " placed among their nearest sampled neighbours in the same fine cluster",
+    )
+    check_runs: int = Field(
+        2,
+        ge=0,
+        le=10,
+        description="refits that measure how reproducible each level and cluster is: this many"
+        " with other seeds and this many on 80% of the items (0 = skip; each costs about one fit)",
     )
     representatives: int = Field(
         8, ge=1, le=100, description="representative items stored per cluster (near and diverse)"

@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from thememap.cluster.estimator import hierarchy_kwargs
-from thememap.cluster.hierarchy import Hierarchy, build_hierarchy
+from thememap.cluster.estimator import fit_hierarchy
+from thememap.cluster.evaluate import map_agreement
+from thememap.cluster.hierarchy import Hierarchy
 from thememap.cluster.layout import layout_2d
 from thememap.cluster.params import ClusterParams
 from thememap.cluster.partition import unit_rows
+from thememap.cluster.reproducibility import Reproducibility, reproducibility
 from thememap.cluster.summary import anchors, coherence, keywords, representatives
 from thememap.store.clusters import LevelRecords, read_clusters, replace_run_clusters
 from thememap.store.vectors import load_item_vectors
@@ -32,6 +34,8 @@ class ClusterResult:
     coords: np.ndarray | None
     clusters: pd.DataFrame
     seconds: dict[str, float] = field(default_factory=dict)
+    checks: Reproducibility | None = None  # refits with other seeds / resampled items
+    map_agreement: list[float] = field(default_factory=list)  # per level, see evaluate
 
     @property
     def counts(self) -> list[int]:
@@ -58,6 +62,7 @@ class ClusterResult:
                 round(o - u, 4)
                 for o, u in zip(self.outlier_share, self.unplaced_share, strict=True)
             ],
+            "map_neighbour_agreement": [round(a, 3) for a in self.map_agreement],
             "seconds": {k: round(v, 1) for k, v in self.seconds.items()},
         }
 
@@ -69,7 +74,7 @@ def cluster_vectors(
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
     x = unit_rows(x)
-    hierarchy = build_hierarchy(x, **hierarchy_kwargs(params))
+    hierarchy = fit_hierarchy(x, params)
     seconds["hierarchy"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     coords = layout_2d(
@@ -83,6 +88,8 @@ def cluster_vectors(
         groups=hierarchy.labels[-1].clip(min=0),
         knn=hierarchy.knn,
         knn_rows=hierarchy.fit_rows,
+        themes=hierarchy.labels[0],
+        theme_weight=params.layout_theme_weight,
     )
     seconds["layout"] = time.perf_counter() - t0
     return hierarchy, coords, seconds
@@ -134,6 +141,12 @@ def cluster_store(conn: sqlite3.Connection, params: ClusterParams, *, run_id: st
     log.info("clustering %d items into %d levels", len(item_ids), params.levels)
     hierarchy, coords, parts = cluster_vectors(x, params)
     seconds.update(parts)
+    checks = None
+    if params.check_runs:
+        t0 = time.perf_counter()
+        checks = reproducibility(x, params, hierarchy, runs=params.check_runs)
+        hierarchy.stability = checks.cluster_stability  # what users read: does it come back?
+        seconds["checks"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     records = level_records(
         x, item_ids, hierarchy, coords, texts,
@@ -150,4 +163,32 @@ def cluster_store(conn: sqlite3.Connection, params: ClusterParams, *, run_id: st
         coords=coords,
         clusters=read_clusters(conn, run_id),
         seconds=seconds,
+        checks=checks,
+        map_agreement=[]
+        if coords is None
+        else [map_agreement(coords, lab) for lab in hierarchy.labels],
     )
+
+
+def compare_methods(
+    conn: sqlite3.Connection, params: ClusterParams, result: ClusterResult, *, max_items: int = 20_000
+) -> pd.DataFrame:
+    """Clusters and unplaced share per level: this run's method beside the other one.
+
+    The other method (``graph`` for an ``hdbscan`` run and the reverse) is fitted
+    on the same vectors when the corpus has at most ``max_items`` items
+    (recursive HDBSCAN is super-linear); above that only this run's row is shown.
+    """
+    rows = {params.method + " (this run)": result.hierarchy}
+    other = "hdbscan" if params.method == "graph" else "graph"
+    if len(result.item_ids) <= max_items:
+        _, x = load_item_vectors(conn)
+        rows[other] = fit_hierarchy(x, params.model_copy(update={"method": other}))
+    table = {}
+    for name, h in rows.items():
+        entry: dict[str, object] = {}
+        for lvl, lab in enumerate(h.labels, start=1):
+            entry[f"L{lvl} clusters"] = len(set(lab[lab >= 0].tolist()))
+            entry[f"L{lvl} unplaced"] = f"{float((lab < 0).mean()):.0%}"
+        table[name] = entry
+    return pd.DataFrame(table).T
