@@ -1,9 +1,9 @@
 """Clustering time and memory against n: 3 levels + the 2D map, warm, on PyPI summaries.
 
-    nice -n 10 .venv/bin/python bench/embed_pypi_sample.py --n 100000   # once, ~15 min
+    nice -n 10 .venv/bin/python bench/corpus_vectors.py pypi --rows 100000   # once, ~15 min
     nice -n 10 .venv/bin/python bench/cluster_scale.py --sizes 25000 50000 100000 744914
 
-Vectors: ``~/.cache/thememap/bench/pypi_100000_minilm_int8.npy`` (100,000 real
+Vectors: ``~/.cache/thememap/bench/pypi100000_s0_minilm.npy`` (100,000 real
 summaries, seeded sample). Sizes above 100,000 are the 100,000 real vectors plus
 perturbed copies of them (each copy: a real vector + Gaussian noise, renormalised,
 cosine ~0.93 to its source): the same dimensionality and a realistic spread, but
@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from thememap.cluster.evaluate import map_agreement
 from thememap.cluster.knn import knn_graph
 from thememap.cluster.params import ClusterParams
 from thememap.cluster.pipeline import cluster_vectors
@@ -59,8 +60,9 @@ def _child(path: Path, n: int, params: ClusterParams, queue: Any) -> None:
     x = grow(real, n)
     del real
     t0 = time.perf_counter()
-    h, _coords, parts = cluster_vectors(x, params)
+    h, coords, parts = cluster_vectors(x, params)
     total = time.perf_counter() - t0
+    agree = None if coords is None else [map_agreement(coords, lab) for lab in h.labels]
     queue.put(
         {
             "n": len(x),
@@ -68,6 +70,7 @@ def _child(path: Path, n: int, params: ClusterParams, queue: Any) -> None:
             **{f"{k}_s": v for k, v in parts.items()},
             "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "counts": h.counts,
+            "map_agreement": agree,
             "fit_rows": None if h.fit_rows is None else len(h.fit_rows),
         }
     )
@@ -93,12 +96,20 @@ def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--vectors", type=Path, default=CACHE / "pypi_100000_minilm_int8.npy")
+    ap.add_argument("--vectors", type=Path, default=CACHE / "pypi100000_s0_minilm.npy")
     ap.add_argument("--sizes", type=int, nargs="+", default=[25_000, 50_000, 100_000])
     ap.add_argument("--layout", default="umap")
+    ap.add_argument(
+        "--theme-weight",
+        type=float,
+        default=None,
+        help="cluster.layout_theme_weight (default: the param's)",
+    )
     args = ap.parse_args()
     n_real = len(np.load(args.vectors, mmap_mode="r"))
-    params = ClusterParams(layout=args.layout)
+    params = ClusterParams(layout=args.layout, check_runs=0)
+    if args.theme_weight is not None:
+        params = params.model_copy(update={"layout_theme_weight": args.theme_weight})
     rows = []
     for n in args.sizes:
         r = run(args.vectors, n, params)
@@ -106,14 +117,21 @@ def main() -> None:
         rows.append(r)
         print(r, file=sys.stderr, flush=True)
     print(
-        "\n| n | data | hierarchy s | map s | total s | peak RSS MB | clusters per level | fitted on |"
+        "\n| n | data | hierarchy s | map s | total s | peak RSS MB | clusters per level | fitted on"
+        " | map-neighbour agreement per level |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
             f"| {r['n']:,} | {r['data']} | {r['hierarchy_s']:.1f} | {r['layout_s']:.1f} | "
             f"{r['total_s']:.1f} | {r['peak_mb']:.0f} | {'/'.join(map(str, r['counts']))} | "
-            f"{r['fit_rows'] or 'all'} |"
+            f"{r['fit_rows'] or 'all'} | "
+            + (
+                "n/a"
+                if r["map_agreement"] is None
+                else "/".join(f"{a:.2f}" for a in r["map_agreement"])
+            )
+            + " |"
         )
     if len(rows) >= 2:
         n = np.log([r["n"] for r in rows])

@@ -15,8 +15,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import adjusted_rand_score
 
-from thememap.cluster.estimator import hierarchy_kwargs
-from thememap.cluster.hierarchy import build_hierarchy
+from thememap.cluster.estimator import fit_hierarchy
 from thememap.cluster.params import ClusterParams
 
 CACHE = Path.home() / ".cache" / "thememap" / "bench"
@@ -24,7 +23,7 @@ CACHE = Path.home() / ".cache" / "thememap" / "bench"
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--vectors", type=Path, default=CACHE / "pypi_100000_minilm_int8.npy")
+    ap.add_argument("--vectors", type=Path, default=CACHE / "pypi100000_s0_minilm.npy")
     ap.add_argument("--n", type=int, default=20_000)
     args = ap.parse_args()
     x = np.load(args.vectors)[: args.n].astype(np.float32)
@@ -32,7 +31,7 @@ def main() -> None:
     runs = []
     for seed in (0, 1):
         t0 = time.perf_counter()
-        runs.append(build_hierarchy(x, **hierarchy_kwargs(ClusterParams(seed=seed))))
+        runs.append(fit_hierarchy(x, ClusterParams(seed=seed, check_runs=0)))
         print(f"seed {seed}: counts {runs[-1].counts}, {time.perf_counter() - t0:.1f} s")
     agree = [adjusted_rand_score(a, b) for a, b in zip(runs[0].labels, runs[1].labels, strict=True)]
     print(
