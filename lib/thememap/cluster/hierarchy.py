@@ -25,7 +25,7 @@ import numpy as np
 
 from thememap.cluster.counts import between_counts, choose_top_count, fine_cluster_graph, fine_count
 from thememap.cluster.knn import KnnGraph, knn_graph
-from thememap.cluster.leiden import leiden_groups
+from thememap.cluster.leiden import consensus_groups, leiden_groups
 from thememap.cluster.merge import cut_tree, modularity_tree, ward_tree
 from thememap.cluster.partition import cluster_sums, fine_partition, nearest_centroid, unit_rows
 from thememap.cluster.scores import score_levels
@@ -132,6 +132,22 @@ def build_hierarchy(
     ]  # fmt: skip
     keep, agreement, stability = _consensus(candidates, levels)
     best = candidates[keep]
+    if merge == "leiden" and counts_given[0] is None and len(candidates) > 1:
+        lo, hi = top_range
+        groups = consensus_groups(
+            best.fine_labels, [c.level_labels(0) for c in candidates], best.graph,
+            resolution=resolution, seed=seed, bounds=(lo, min(hi, len(best.graph))),
+        )  # fmt: skip
+        best.fine_to_level, _ = _cut_levels(
+            best.graph, best.fine_centroids, best.sizes, groups,
+            counts_given=counts_given, sizes_given=sizes_given, levels=levels, merge=merge,
+            resolution=resolution, top_range=top_range,
+        )  # fmt: skip
+        others = [c for i, c in enumerate(candidates) if i != keep]
+        stability = [
+            np.mean([_best_jaccard(best.level_labels(lvl), o.level_labels(lvl)) for o in others], 0)
+            for lvl in range(levels)
+        ]
     fine_to_level, fine_centroids, top_scores = (
         best.fine_to_level, best.fine_centroids, best.top_scores,
     )  # fmt: skip
@@ -175,6 +191,8 @@ class _Candidate:
     fine_centroids: np.ndarray  # (k, d) in the vectors' space
     fine_to_level: list[np.ndarray]  # per level, (k,) cluster of each fine cluster
     top_scores: dict[int, float]
+    graph: np.ndarray  # (k, k) kNN edges between fine clusters
+    sizes: np.ndarray  # (k,) items per fine cluster
 
     def level_labels(self, lvl: int) -> np.ndarray:
         return self.fine_to_level[lvl][self.fine_labels]
@@ -204,27 +222,51 @@ def _candidate(
     sizes = np.bincount(fine.labels, minlength=k)
     fine_centroids = unit_rows(cluster_sums(x_fit, fine.labels, k))  # in the vectors' space
     graph = fine_cluster_graph(knn.indices, fine.labels, k, centroids=fine_centroids)
-    top_scores: dict[int, float] = {}
-    given_top = counts_given[0]
-    if merge == "leiden" and given_top is None:
+    groups = None
+    if merge == "leiden" and counts_given[0] is None:
         lo, hi = top_range
         groups = leiden_groups(graph, resolution=resolution, seed=seed, bounds=(lo, min(hi, k)))
+    fine_to_level, top_scores = _cut_levels(
+        graph, fine_centroids, sizes, groups,
+        counts_given=counts_given, sizes_given=sizes_given, levels=levels, merge=merge,
+        resolution=resolution, top_range=top_range,
+    )  # fmt: skip
+    return _Candidate(fine.labels, fine_centroids, fine_to_level, top_scores, graph, sizes)
+
+
+def _cut_levels(
+    graph: np.ndarray,
+    fine_centroids: np.ndarray,
+    sizes: np.ndarray,
+    groups: np.ndarray | None,
+    *,
+    counts_given: list[int | None],
+    sizes_given: list[int | None],
+    levels: int,
+    merge: str,
+    resolution: float,
+    top_range: tuple[int, int],
+) -> tuple[list[np.ndarray], dict[int, float]]:
+    """Each level's cluster of every fine cluster: level 1 = ``groups`` when given, else a cut."""
+    k = len(graph)
+    top_scores: dict[int, float] = {}
+    if groups is not None:
         # the levels below are cuts of a modularity tree that never merges across groups
         merges = modularity_tree(graph, resolution=1.0, groups=groups)
-    elif merge in ("modularity", "leiden"):
-        merges = modularity_tree(graph, resolution=resolution)
-    elif merge == "ward":
-        merges = ward_tree(fine_centroids, sizes)
-    else:
-        raise ValueError(f"unknown merge {merge!r}: use leiden, modularity or ward")
-    if merge == "leiden" and given_top is None:
         top = int(groups.max()) + 1
-    elif given_top is not None:
-        top = int(given_top)
     else:
-        lo, hi = top_range
-        hi = min(hi, max(lo, k // 2)) if levels > 1 else min(hi, k)
-        top, top_scores = choose_top_count(merges, graph, lo=lo, hi=hi, resolution=resolution)
+        if merge in ("modularity", "leiden"):
+            merges = modularity_tree(graph, resolution=resolution)
+        elif merge == "ward":
+            merges = ward_tree(fine_centroids, sizes)
+        else:
+            raise ValueError(f"unknown merge {merge!r}: use leiden, modularity or ward")
+        if counts_given[0] is not None:
+            top = int(counts_given[0])
+        else:
+            lo, hi = top_range
+            hi = min(hi, max(lo, k // 2)) if levels > 1 else min(hi, k)
+            top, top_scores = choose_top_count(merges, graph, lo=lo, hi=hi, resolution=resolution)
     auto = between_counts(top, k, levels)
     counts = [
         int(min(c if c is not None else a, k)) for c, a in zip(counts_given, auto, strict=True)
@@ -233,8 +275,7 @@ def _candidate(
     for i in range(1, levels):
         counts[i] = max(counts[i], counts[i - 1])
     fine_to_level = [cut_tree(merges, k, c) for c in counts]
-    fine_to_level = _apply_min_sizes(fine_to_level, sizes, fine_centroids, sizes_given)
-    return _Candidate(fine.labels, fine_centroids, fine_to_level, top_scores)
+    return _apply_min_sizes(fine_to_level, sizes, fine_centroids, sizes_given), top_scores
 
 
 def _consensus(candidates: list[_Candidate], levels: int) -> tuple[int, float, list[np.ndarray]]:

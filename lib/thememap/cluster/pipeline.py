@@ -171,7 +171,11 @@ def cluster_store(conn: sqlite3.Connection, params: ClusterParams, *, run_id: st
 
 
 def compare_methods(
-    conn: sqlite3.Connection, params: ClusterParams, result: ClusterResult, *, max_items: int = 20_000
+    conn: sqlite3.Connection,
+    params: ClusterParams,
+    result: ClusterResult,
+    *,
+    max_items: int = 20_000,
 ) -> pd.DataFrame:
     """Clusters and unplaced share per level: this run's method beside the other one.
 
