@@ -130,7 +130,7 @@ class ClusterParams(StrictModel):
         " placed among their nearest sampled neighbours in the same fine cluster",
     )
     check_runs: int = Field(
-        2,
+        1,
         ge=0,
         le=10,
         description="refits that measure how reproducible each level and cluster is: this many"
