@@ -22,6 +22,7 @@ from typing import Any
 
 from thememap.errors import ThememapError
 from thememap.params import Params, load_params
+from thememap.params_base import mask_url_credentials
 from thememap.store import open_store
 from thememap.store.runs import now_iso, record_step, start_run
 
@@ -52,7 +53,7 @@ def _configure_ipython() -> None:
     def handler(
         shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None
     ) -> None:
-        print(f"{etype.__name__}: {value}", file=sys.stderr)
+        print(f"{etype.__name__}: {mask_url_credentials(str(value))}", file=sys.stderr)
 
     shell.set_custom_exc((ThememapError,), handler)
     # matplotlib Figures returned by lib/ functions render as PNG, in JupyterLab and in reports
@@ -100,5 +101,5 @@ def start_step(name: str, params_file: str, run_id: str = "") -> Step:
     params = load_params(params_file)
     conn = open_store(params.store_path)
     run_id = run_id or "interactive-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    start_run(conn, run_id, params.model_dump(mode="json"), str(params_file))
+    start_run(conn, run_id, params.public_dump(), str(params_file))
     return Step(name=name, params=params, conn=conn, run_id=run_id)

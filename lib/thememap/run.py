@@ -170,7 +170,7 @@ def run_chain(
     os.environ[BATCH_ENV] = "1"  # inherited by the kernels: sparse progress bars in reports
 
     with closing(open_store(params.store_path)) as conn:
-        start_run(conn, run_id, params.model_dump(mode="json"), str(params_file))
+        start_run(conn, run_id, params.public_dump(), str(params_file))
     result = RunResult(run_id=run_id, run_dir=run_dir, params_file=params_file)
     log.info("run %s: %d notebook(s) -> %s", run_id, len(notebooks), run_dir)
 
@@ -231,5 +231,5 @@ def write_index(result: RunResult, params: Params, conn: Any) -> Path:
             }
             for nb in result.notebooks
         ],
-        params=params.model_dump(mode="json"),
+        params=params.public_dump(),
     )

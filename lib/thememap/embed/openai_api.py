@@ -8,8 +8,11 @@ off: this module retries itself so the policy is explicit and tested.
   text, without a tokenizer for every remote model). A single text longer than
   ``max_input_tokens`` (or than ``max_batch_tokens``) is truncated to fit, with
   a warning: the API would reject it otherwise.
-- **Retries**: 408, 409, 429, 5xx, timeouts and connection errors are retried up
-  to ``max_retries`` times. The wait is ``Retry-After`` / ``retry-after-ms``
+- **Replies are checked** before anything is returned: one vector per text,
+  indexes 0..n-1 once each, no all-zero vector, one length, the model asked
+  for; a cut-off JSON body is retried, the rest fail the batch (never stored).
+- **Retries**: 408, 409, 429, 5xx, cut-off replies, timeouts and connection
+  errors are retried up to ``max_retries`` times. The wait is ``Retry-After`` / ``retry-after-ms``
   when the server sends one (capped at :data:`MAX_RETRY_AFTER_S`), else
   exponential backoff (0.5 s doubling up to 30 s) with jitter; other 4xx fail at once.
 - **Streaming**: :meth:`OpenAIEmbedder.embed_stream` keeps ``concurrency``
@@ -42,6 +45,7 @@ import numpy as np
 
 from thememap.embed.base import l2_normalise
 from thememap.errors import BackendError, ParamsError
+from thememap.params_base import mask_url_credentials
 
 if TYPE_CHECKING:
     import httpx2
@@ -158,7 +162,8 @@ class OpenAIEmbedder:
         self._dim: int | None = dimensions
         if self._dim is None and self.base_url == DEFAULT_BASE_URL:
             self._dim = KNOWN_DIMS.get(model)
-        self.host_ = urlparse(self.base_url).netloc or self.base_url
+        # host[:port] only: a user:password@ in base_url must never reach a message
+        self.host_ = _host_of(self.base_url)
         self._client = openai.OpenAI(
             api_key=api_key,
             base_url=self.base_url,
@@ -288,6 +293,8 @@ class OpenAIEmbedder:
             try:
                 raw = self._client.embeddings.with_raw_response.create(**kwargs)
                 return self._parse(raw.http_response, len(texts), batch_index)
+            except _RetryableReply as err:
+                reason = str(err)
             except openai.APITimeoutError:
                 reason = f"timed out after {self.timeout_s:g} s"
             except openai.APIConnectionError as err:
@@ -327,20 +334,38 @@ class OpenAIEmbedder:
     def _parse(self, response: Any, expected: int, batch_index: int) -> np.ndarray:
         try:
             body = json.loads(response.text)
-            data = sorted(body["data"], key=lambda item: int(item["index"]))
+        except ValueError as err:
+            # a cut-off body (proxy timeout, dropped connection) is worth asking again
+            raise _RetryableReply(f"truncated or invalid JSON ({_short(str(err))})") from None
+        try:
+            data = body["data"]
+            indexes = [int(item["index"]) for item in data]
             rows = [item["embedding"] for item in data]
         except (ValueError, KeyError, TypeError) as err:
             raise self._error(
                 f"malformed response ({type(err).__name__}: {_short(str(err))})", batch_index
             ) from None
+        self._check_model(body, batch_index)
         if len(rows) != expected:
             raise self._error(f"{len(rows)} vectors for {expected} texts", batch_index)
+        if sorted(indexes) != list(range(expected)):
+            # duplicates or gaps would pair a text with another text's vector
+            raise self._error(
+                f"reply indexes are not 0..{expected - 1} once each (got {_short(str(indexes))})",
+                batch_index,
+            )
+        rows = [rows[i] for i in np.argsort(indexes, kind="stable")]
         try:
             matrix = np.asarray(rows, dtype=np.float32)
         except (ValueError, TypeError):
             raise self._error("vectors of different lengths or not numbers", batch_index) from None
         if matrix.ndim != 2 or matrix.shape[1] == 0 or not np.isfinite(matrix).all():
             raise self._error(f"malformed vectors (shape {matrix.shape})", batch_index)
+        zero = np.flatnonzero(~np.any(matrix, axis=1))
+        if zero.size:
+            raise self._error(
+                f"{zero.size} all-zero vector(s) (first at index {int(zero[0])})", batch_index
+            )
         with self._lock:
             if self._dim is None:
                 self._dim = int(matrix.shape[1])
@@ -350,13 +375,24 @@ class OpenAIEmbedder:
                 )
         return l2_normalise(matrix)
 
+    def _check_model(self, body: Any, batch_index: int) -> None:
+        """Reject a reply naming another model (a prefix either way is fine: ``-v2`` suffixes)."""
+        answered = body.get("model") if isinstance(body, dict) else None
+        if not isinstance(answered, str) or not answered:
+            return  # some servers leave it out
+        mine, theirs = self.model.lower(), answered.lower()
+        if not (theirs.startswith(mine) or mine.startswith(theirs)):
+            raise self._error(
+                f"reply is from model {_short(answered, 80)!r}, not {self.model!r}", batch_index
+            )
+
     def _detail(self, err: Exception) -> str:
         return _short(self._redact(str(err)))
 
     def _redact(self, text: str) -> str:
         if self._key and self._key != NO_KEY_PLACEHOLDER:
             text = text.replace(self._key, "***")
-        return _KEYLIKE.sub("***", text)
+        return mask_url_credentials(_KEYLIKE.sub("***", text))
 
     def _error(self, what: str, batch_index: int) -> BackendError:
         where = f"batch {batch_index}" if batch_index >= 0 else "dimension probe"
@@ -365,6 +401,17 @@ class OpenAIEmbedder:
                 f"embedding request to {self.host_} failed ({where}, {self.model}): {what}"
             )
         )
+
+
+def _host_of(url: str) -> str:
+    parsed = urlparse(url)
+    if not parsed.hostname:
+        return mask_url_credentials(url)
+    return parsed.hostname + (f":{parsed.port}" if parsed.port else "")
+
+
+class _RetryableReply(Exception):
+    """A 200 reply that cannot be read at all (cut-off JSON): retried like a 5xx."""
 
 
 def _short(text: str, limit: int = 200) -> str:
