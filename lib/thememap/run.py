@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from thememap.errors import NotebookError, ParamsError
+from thememap.ingest.load import check_input_file
 from thememap.params import Params, load_params
 from thememap.progress import BATCH_ENV
 from thememap.store import open_store
@@ -164,6 +165,9 @@ def run_chain(
         raise ParamsError(f"run name {run_id!r}: use letters, digits, '.', '_' or '-'")
     notebooks_dir = (notebooks_dir or params.root / "notebooks").resolve()
     notebooks = discover_notebooks(notebooks_dir, params.notebooks)
+    if params.input.path is not None and any(nb.stem.startswith("01_") for nb in notebooks):
+        # before the store is opened: a missing input must not leave an empty store behind
+        check_input_file(params.resolve(params.input.path))
     run_dir = params.resolve(params.report.dir) / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     ensure_kernel(kernel_name)

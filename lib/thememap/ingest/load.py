@@ -222,9 +222,8 @@ def load_items(
     if source is None:
         raise InputError("input.path is not set: name the file to load")
     file = Path(source)
+    check_input_file(file)
     fmt = detect_format(file, params.format)
-    if not file.is_file():
-        raise InputError(f"{file}: input file not found")
 
     _check_encoding(file, params.encoding)
 
@@ -270,11 +269,48 @@ def load_items(
             report.bad_rows.sort(key=lambda row: row.line)
             if report.bad_rows and params.on_bad_row == "fail":
                 raise BadRowsError(report.bad_rows)
+            if report.added == 0 and _store_is_empty(conn):
+                raise _nothing_loaded(report, params)
     finally:
         conn.execute("DELETE FROM temp.load_lines")
     report.seconds = time.perf_counter() - started
     _log_summary(report)
     return report
+
+
+def check_input_file(file: Path) -> None:
+    """Raise :class:`InputError` unless ``file`` is an existing, readable file.
+
+    The runner calls it before opening the store, so a missing input creates no store.
+    """
+    if file.is_dir():
+        raise InputError(f"{file}: is a folder, not a file; set input.path to one input file")
+    if not file.is_file():
+        raise InputError(f"{file}: input file not found")
+    try:
+        with file.open("rb"):
+            pass
+    except OSError as err:
+        raise InputError(f"{file}: cannot be read ({err.strerror or err})") from None
+
+
+def _store_is_empty(conn: sqlite3.Connection) -> bool:
+    return conn.execute("SELECT 1 FROM items LIMIT 1").fetchone() is None
+
+
+def _nothing_loaded(report: LoadReport, params: InputParams) -> InputError:
+    """A load that leaves the store empty is an input error, not an "ok" with 0 items."""
+    if not report.bad_rows:
+        return InputError(
+            f"{report.file}: no rows to load (read {report.read}); "
+            f"is it empty, or only a header? (input.text_field is {params.text_field!r})"
+        )
+    shown = "\n  ".join(str(row) for row in report.bad_rows[:5])
+    more = f"\n  ... and {report.bad - 5} more" if report.bad > 5 else ""
+    return InputError(
+        f"{report.file}: none of {report.read} rows could be loaded "
+        f"(input.text_field is {params.text_field!r}); the first bad rows:\n  {shown}{more}"
+    )
 
 
 def _check_encoding(file: Path, encoding: str) -> None:
