@@ -174,7 +174,7 @@ def run_chain(
     os.environ[BATCH_ENV] = "1"  # inherited by the kernels: sparse progress bars in reports
 
     with closing(open_store(params.store_path)) as conn:
-        start_run(conn, run_id, params.public_dump(), str(params_file))
+        start_run(conn, run_id, params.public_dump(), str(params_file), owner=True)
     result = RunResult(run_id=run_id, run_dir=run_dir, params_file=params_file)
     log.info("run %s: %d notebook(s) -> %s", run_id, len(notebooks), run_dir)
 

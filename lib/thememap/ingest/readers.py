@@ -332,8 +332,7 @@ def _located(path: Path, records: Iterator[Record]) -> Iterator[Record]:
             yield record
     except (EOFError, gzip.BadGzipFile, zlib.error) as err:
         raise InputError(
-            f"{path}: truncated or corrupt gzip after line {line} ({err}); "
-            "the file was not loaded"
+            f"{path}: truncated or corrupt gzip after line {line} ({err}); the file was not loaded"
         ) from None
     except OSError as err:
         raise InputError(f"{path}: read failed after line {line} ({err})") from None

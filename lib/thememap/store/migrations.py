@@ -182,6 +182,14 @@ MIGRATIONS: list[tuple[str, str]] = [
         ) WITHOUT ROWID;
         """,
     ),
+    (
+        "005_run_owner",
+        """
+        -- the process running a run: a run left 'running' by a dead process is marked failed
+        ALTER TABLE runs ADD COLUMN pid INTEGER;
+        ALTER TABLE runs ADD COLUMN host TEXT;
+        """,
+    ),
 ]
 
 
