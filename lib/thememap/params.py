@@ -46,6 +46,11 @@ class InputParams(StrictModel):
     on_bad_row: Literal["skip", "fail"] = Field(
         "skip", description="skip: load good rows and report the bad; fail: load nothing"
     )
+    mirror: bool = Field(
+        True,
+        description="the items mirror the input file: changed texts replace the old, items "
+        "gone from the file leave the map (their vectors stay cached); false: only add",
+    )
     encoding: str = "utf-8"
 
 

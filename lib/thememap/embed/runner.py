@@ -22,6 +22,7 @@ from thememap.params import InputParams
 from thememap.progress import progress_bar
 from thememap.store.connection import transaction
 from thememap.store.vectors import missing_hashes, put_vectors, set_active_model
+from thememap.store.view import bump_items_version
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ def refresh_content_hashes(conn: sqlite3.Connection, params: InputParams) -> dic
         log.info("text preparation changed for %d items; re-keying them", len(changed))
         with transaction(conn):
             conn.executemany("UPDATE items SET content_hash = ? WHERE id = ?", changed)
+            bump_items_version(conn)  # new texts: a clustering of the old ones is stale
     return texts
 
 

@@ -190,6 +190,21 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE runs ADD COLUMN host TEXT;
         """,
     ),
+    (
+        "006_item_view",
+        f"""
+        -- the items a clustering saw: a later step refuses a clustering of an older view
+        CREATE TABLE cluster_run_views (
+            run_id          TEXT PRIMARY KEY,
+            items_version   INTEGER NOT NULL,
+            items           INTEGER NOT NULL,
+            created_at      TEXT NOT NULL DEFAULT ({_NOW})
+        );
+        -- items leaving the view delete their memberships and layouts (ON DELETE CASCADE)
+        CREATE INDEX memberships_item ON memberships(item_id);
+        CREATE INDEX layouts_item ON layouts(item_id);
+        """,
+    ),
 ]
 
 
