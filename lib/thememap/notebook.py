@@ -13,6 +13,7 @@ reads them from there).
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import sys
 import time
@@ -24,6 +25,7 @@ from thememap.errors import ThememapError
 from thememap.params import Params, load_params
 from thememap.params_base import mask_url_credentials
 from thememap.store import open_store
+from thememap.store.lock import HELD_ENV, StoreLock, acquire_store_lock
 from thememap.store.runs import now_iso, record_step, start_run
 
 
@@ -68,6 +70,7 @@ class Step:
     params: Params
     conn: sqlite3.Connection
     run_id: str
+    lock: StoreLock | None = None
     started_at: str = field(default_factory=now_iso)
     _t0: float = field(default_factory=time.perf_counter)
 
@@ -88,6 +91,9 @@ class Step:
             detail=detail,
         )
         logging.getLogger("thememap").info("%s done in %.1f s", self.name, self.seconds)
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
 
 
 def start_step(name: str, params_file: str, run_id: str = "") -> Step:
@@ -99,7 +105,11 @@ def start_step(name: str, params_file: str, run_id: str = "") -> Step:
     configure_logging()
     _configure_ipython()
     params = load_params(params_file)
-    conn = open_store(params.store_path)
     run_id = run_id or "interactive-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    lock = None
+    if os.environ.get(HELD_ENV) != str(params.store_path.resolve()):
+        # run by hand: this step locks the store until step.done() (or the kernel ends)
+        lock = acquire_store_lock(params.store_path, run_id=run_id)
+    conn = open_store(params.store_path)
     start_run(conn, run_id, params.public_dump(), str(params_file))
-    return Step(name=name, params=params, conn=conn, run_id=run_id)
+    return Step(name=name, params=params, conn=conn, run_id=run_id, lock=lock)

@@ -22,7 +22,7 @@ def open_store(path: Path | str, *, create: bool = True) -> sqlite3.Connection:
     if path != Path(":memory:"):
         if not path.exists() and not create:
             raise StoreError(f"{path}: no store here (run 01_embed first to create it)")
-        _check_writable(path)
+        check_writable(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as err:
@@ -39,8 +39,8 @@ def open_store(path: Path | str, *, create: bool = True) -> sqlite3.Connection:
     return conn
 
 
-def _check_writable(path: Path) -> None:
-    """One clear line for a store that SQLite could open but never write (or not open at all)."""
+def check_writable(path: Path) -> None:
+    """Raise :class:`StoreError` (one clear line) unless the store at ``path`` can be written."""
     if path.is_dir():
         raise StoreError(f"{path}: is a folder; set store: to a file such as data/items.db")
     if path.exists() and not os.access(path, os.R_OK | os.W_OK):
