@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from thememap.degenerate import feasible_cluster_params
 from thememap.errors import ThememapError
 from thememap.params import Params, load_params
 from thememap.params_base import mask_url_credentials
@@ -112,4 +113,7 @@ def start_step(name: str, params_file: str, run_id: str = "") -> Step:
         lock = acquire_store_lock(params.store_path, run_id=run_id)
     conn = open_store(params.store_path)
     start_run(conn, run_id, params.public_dump(), str(params_file))
+    if name.startswith("02_"):
+        # degenerate corpora (identical texts, impossible level_counts) are said, not hidden
+        params.cluster = feasible_cluster_params(conn, params.cluster)
     return Step(name=name, params=params, conn=conn, run_id=run_id, lock=lock)
