@@ -40,7 +40,7 @@ def feasible_cluster_params(conn: sqlite3.Connection, params: ClusterParams) -> 
     if params.level_counts is None:
         return params
     min_sizes = params.min_sizes or [None] * params.levels
-    fine_min = min_sizes[-1] or max(3, min(10, n_distinct // 1000))
+    fine_min = min_sizes[-1] or max(3, min(10, n_items // 1000))  # as cluster/hierarchy.py
     most = max(1, n_distinct // fine_min)
     counts = list(params.level_counts)
     for i, count in enumerate(counts):
