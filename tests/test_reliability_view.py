@@ -139,3 +139,42 @@ def test_reloading_the_same_file_keeps_the_clustering_current(tmp_path: Path) ->
     from thememap.store.view import check_clustering_current
 
     check_clustering_current(conn, "r")  # no error: nothing changed
+
+
+@pytest.mark.slow
+def test_01_then_03_04_without_02_is_refused_by_the_runner(tmp_path: Path) -> None:
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    import yaml
+
+    import thememap
+
+    (tmp_path / "pyproject.toml").touch()
+    shutil.copytree(Path(__file__).resolve().parents[1] / "notebooks", tmp_path / "notebooks")
+    topics = ["the app crashes on start", "please add a dark mode", "sync is slow on mobile"]
+    rows = {f"r{i}": f"{topics[i % 3]} (report {i})" for i in range(45)}
+    _jsonl(tmp_path / "in.jsonl", rows)
+    base = {"store": "s.db", "input": {"path": "in.jsonl", "text_field": "text", "id_field": "id"}}
+    env = {**os.environ, "PYTHONPATH": str(Path(thememap.__file__).resolve().parents[1])}
+
+    def run(name: str, notebooks: list[str]) -> subprocess.CompletedProcess[str]:
+        (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump({**base, "notebooks": notebooks}))
+        return subprocess.run(
+            [sys.executable, "-m", "thememap.cli", "run", f"{name}.yaml", "-q"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+    first = run("first", ["01_embed", "02_cluster"])
+    assert first.returncode == 0, first.stderr
+    _jsonl(tmp_path / "in.jsonl", {**rows, **{f"n{i}": f"new idea number {i}" for i in range(5)}})
+    second = run("second", ["01_embed", "03_describe", "04_export"])
+    assert second.returncode == 2 and "Traceback" not in second.stderr
+    assert "03_describe.ipynb" in second.stderr and "run 02_cluster again" in second.stderr
+    assert not (tmp_path / "exports").exists()
