@@ -222,3 +222,14 @@ def test_an_unwritable_store_folder_is_one_line(shared_dir: Path) -> None:
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert f"{locked}: cannot write in the store's folder (permission denied)" in done.stderr
     assert list(locked.iterdir()) == []
+
+
+def test_a_notebook_run_by_hand_with_a_missing_input_creates_no_store(
+    write_params: Any, tmp_path: Path
+) -> None:
+    from thememap.notebook import start_step
+
+    params = write_params({"store": "data/s.db", "input": {"path": "nowhere.csv"}})
+    with pytest.raises(InputError, match="nowhere.csv: input file not found"):
+        start_step("01_embed", str(params))
+    assert not (tmp_path / "data").exists()

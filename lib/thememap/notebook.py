@@ -23,6 +23,7 @@ from typing import Any
 
 from thememap.degenerate import feasible_cluster_params
 from thememap.errors import ThememapError
+from thememap.ingest.load import check_input_file
 from thememap.params import Params, load_params
 from thememap.params_base import mask_url_credentials
 from thememap.store import open_store
@@ -107,6 +108,9 @@ def start_step(name: str, params_file: str, run_id: str = "") -> Step:
     _configure_ipython()
     params = load_params(params_file)
     run_id = run_id or "interactive-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    if name.startswith("01_") and params.input.path is not None:
+        # before the store is opened: a missing input must not leave an empty store behind
+        check_input_file(params.resolve(params.input.path))
     lock = None
     if os.environ.get(HELD_ENV) != str(params.store_path.resolve()):
         # run by hand: this step locks the store until step.done() (or the kernel ends)
