@@ -230,6 +230,6 @@ def test_a_notebook_run_by_hand_with_a_missing_input_creates_no_store(
     from thememap.notebook import start_step
 
     params = write_params({"store": "data/s.db", "input": {"path": "nowhere.csv"}})
-    with pytest.raises(InputError, match="nowhere.csv: input file not found"):
+    with pytest.raises(InputError, match=r"nowhere\.csv: input file not found"):
         start_step("01_embed", str(params))
     assert not (tmp_path / "data").exists()
