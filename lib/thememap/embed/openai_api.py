@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
-import json
 import logging
 import math
 import os
@@ -44,6 +43,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from thememap.embed.base import l2_normalise
+from thememap.embed.replies import BadReply, RetryableReply, check_reply, short
 from thememap.errors import BackendError, ParamsError
 from thememap.params_base import mask_url_credentials
 
@@ -293,7 +293,7 @@ class OpenAIEmbedder:
             try:
                 raw = self._client.embeddings.with_raw_response.create(**kwargs)
                 return self._parse(raw.http_response, len(texts), batch_index)
-            except _RetryableReply as err:
+            except RetryableReply as err:
                 reason = str(err)
             except openai.APITimeoutError:
                 reason = f"timed out after {self.timeout_s:g} s"
@@ -333,39 +333,11 @@ class OpenAIEmbedder:
 
     def _parse(self, response: Any, expected: int, batch_index: int) -> np.ndarray:
         try:
-            body = json.loads(response.text)
-        except ValueError as err:
-            # a cut-off body (proxy timeout, dropped connection) is worth asking again
-            raise _RetryableReply(f"truncated or invalid JSON ({_short(str(err))})") from None
-        try:
-            data = body["data"]
-            indexes = [int(item["index"]) for item in data]
-            rows = [item["embedding"] for item in data]
-        except (ValueError, KeyError, TypeError) as err:
-            raise self._error(
-                f"malformed response ({type(err).__name__}: {_short(str(err))})", batch_index
-            ) from None
-        self._check_model(body, batch_index)
-        if len(rows) != expected:
-            raise self._error(f"{len(rows)} vectors for {expected} texts", batch_index)
-        if sorted(indexes) != list(range(expected)):
-            # duplicates or gaps would pair a text with another text's vector
-            raise self._error(
-                f"reply indexes are not 0..{expected - 1} once each (got {_short(str(indexes))})",
-                batch_index,
-            )
-        rows = [rows[i] for i in np.argsort(indexes, kind="stable")]
-        try:
-            matrix = np.asarray(rows, dtype=np.float32)
-        except (ValueError, TypeError):
-            raise self._error("vectors of different lengths or not numbers", batch_index) from None
-        if matrix.ndim != 2 or matrix.shape[1] == 0 or not np.isfinite(matrix).all():
-            raise self._error(f"malformed vectors (shape {matrix.shape})", batch_index)
-        zero = np.flatnonzero(~np.any(matrix, axis=1))
-        if zero.size:
-            raise self._error(
-                f"{zero.size} all-zero vector(s) (first at index {int(zero[0])})", batch_index
-            )
+            matrix = check_reply(response.text, expected=expected, model=self.model)
+        except RetryableReply:
+            raise
+        except BadReply as err:
+            raise self._error(str(err), batch_index) from None
         with self._lock:
             if self._dim is None:
                 self._dim = int(matrix.shape[1])
@@ -375,19 +347,8 @@ class OpenAIEmbedder:
                 )
         return l2_normalise(matrix)
 
-    def _check_model(self, body: Any, batch_index: int) -> None:
-        """Reject a reply naming another model (a prefix either way is fine: ``-v2`` suffixes)."""
-        answered = body.get("model") if isinstance(body, dict) else None
-        if not isinstance(answered, str) or not answered:
-            return  # some servers leave it out
-        mine, theirs = self.model.lower(), answered.lower()
-        if not (theirs.startswith(mine) or mine.startswith(theirs)):
-            raise self._error(
-                f"reply is from model {_short(answered, 80)!r}, not {self.model!r}", batch_index
-            )
-
     def _detail(self, err: Exception) -> str:
-        return _short(self._redact(str(err)))
+        return short(self._redact(str(err)))
 
     def _redact(self, text: str) -> str:
         if self._key and self._key != NO_KEY_PLACEHOLDER:
@@ -408,12 +369,3 @@ def _host_of(url: str) -> str:
     if not parsed.hostname:
         return mask_url_credentials(url)
     return parsed.hostname + (f":{parsed.port}" if parsed.port else "")
-
-
-class _RetryableReply(Exception):
-    """A 200 reply that cannot be read at all (cut-off JSON): retried like a 5xx."""
-
-
-def _short(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
