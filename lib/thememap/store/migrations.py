@@ -205,6 +205,13 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX layouts_item ON layouts(item_id);
         """,
     ),
+    (
+        "007_embeddings_model_dim",
+        """
+        -- every batch written checks its vector length against the model's (an index lookup)
+        CREATE INDEX embeddings_model_dim ON embeddings(model_id, dim);
+        """,
+    ),
 ]
 
 

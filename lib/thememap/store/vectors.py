@@ -51,8 +51,13 @@ def put_vectors(
         raise ValueError(f"{len(hashes)} hashes but {len(vectors)} vectors")
     dim = int(vectors.shape[1])
     with transaction(conn):
-        stored = model_dims(conn, model_id)
-        if stored and stored != [dim]:
+        low, high = conn.execute(  # two index lookups (embeddings_model_dim), not a scan
+            "SELECT (SELECT MIN(dim) FROM embeddings WHERE model_id = ?),"
+            " (SELECT MAX(dim) FROM embeddings WHERE model_id = ?)",
+            (model_id, model_id),
+        ).fetchone()
+        if low is not None and (low != dim or high != dim):
+            stored = model_dims(conn, model_id)
             raise StoreError(_mixed_dims_message(conn, model_id, [*stored, dim], new=dim))
         conn.executemany(
             "INSERT OR REPLACE INTO embeddings(content_hash, model_id, dim, vector)"
