@@ -45,7 +45,13 @@ def fake_vector(text: str, dim: int = DIM) -> list[float]:
     return np.random.default_rng(seed).normal(size=dim).round(6).tolist()
 
 
-def recorded_success(texts: list[str], *, dim: int = DIM, shuffle: bool = True) -> dict[str, Any]:
+def recorded_success(
+    texts: list[str],
+    *,
+    dim: int = DIM,
+    shuffle: bool = True,
+    model: str = "text-embedding-3-large",
+) -> dict[str, Any]:
     """The shape of a real /v1/embeddings reply (items may come back out of order)."""
     data = [
         {"object": "embedding", "index": i, "embedding": fake_vector(t, dim)}
@@ -56,7 +62,7 @@ def recorded_success(texts: list[str], *, dim: int = DIM, shuffle: bool = True) 
     return {
         "object": "list",
         "data": data,
-        "model": "text-embedding-3-large",
+        "model": model,
         "usage": {"prompt_tokens": 5 * len(texts), "total_tokens": 5 * len(texts)},
     }
 
@@ -233,7 +239,7 @@ def test_success_over_a_real_socket_with_a_keyless_local_server(
         def do_POST(self) -> None:
             seen.append(self.headers.get("authorization"))
             body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-            reply = json.dumps(recorded_success(body["input"], dim=5)).encode()
+            reply = json.dumps(recorded_success(body["input"], dim=5, model=body["model"])).encode()
             self.send_response(200)
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(reply)))
@@ -260,8 +266,9 @@ def test_success_over_a_real_socket_with_a_keyless_local_server(
 
 def test_malformed_json_is_a_backend_error() -> None:
     script = Script(httpx2.Response(200, text='{"data": [{"index": 0, "embedd'))
-    with pytest.raises(BackendError, match="malformed response"):
+    with pytest.raises(BackendError, match=r"truncated or invalid JSON .*gave up after 3 retries"):
         make(script).embed(["a"])
+    assert len(script.requests) == 4  # a cut-off reply is retried
     missing_index = Script(httpx2.Response(200, json={"data": [{"embedding": [1.0] * DIM}]}))
     with pytest.raises(BackendError, match="malformed response"):
         make(missing_index).embed(["a"])

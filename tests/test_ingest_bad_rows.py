@@ -66,8 +66,8 @@ def test_jsonl_each_kind_of_bad_row_named_by_line(tmp_path: Path, conn: sqlite3.
     assert messages[8] == f"{where}:10 (id h): text field 'text' is a list, not text"
     assert messages[9] == f"{where}:11: missing id field 'id'"
     assert report.counts() == {
-        "read": 12, "added": 2, "already_present": 0, "duplicate_texts": 0,
-        "without_date": 1, "bad": 10,
+        "read": 12, "added": 2, "already_present": 0, "changed": 0, "removed": 0,
+        "duplicate_texts": 0, "without_date": 1, "bad": 10,
     }  # fmt: skip
     stored = [r[0] for r in conn.execute("SELECT external_id FROM items ORDER BY id")]
     assert stored == ["a", "i"]
@@ -174,7 +174,8 @@ def test_fail_raises_listing_every_bad_row_and_changes_nothing(tmp_path: Path) -
         {"id": "x", "text": "changed text"},  # line 5001: conflicts with the store
         "{not json",  # line 5002
     )
-    params = InputParams(text_field="text", id_field="id", on_bad_row="fail")
+    # mirror: false only adds, so a changed text is a bad row
+    params = InputParams(text_field="text", id_field="id", on_bad_row="fail", mirror=False)
     with pytest.raises(BadRowsError) as caught:
         load_items(conn, params, path=path, progress=False, chunk_size=500)
     message = str(caught.value)
@@ -203,7 +204,7 @@ def test_positional_id_conflict_explains_itself(tmp_path: Path, conn: sqlite3.Co
     path.write_text("alpha\nbeta\n")
     load_items(conn, InputParams(), path=path, progress=False)
     path.write_text("alpha\ngamma\n")  # line 2 edited
-    report = load_items(conn, InputParams(), path=path, progress=False)
+    report = load_items(conn, InputParams(mirror=False), path=path, progress=False)
     assert (report.already_present, report.added, report.bad) == (1, 0, 1)
     assert "input.id_field is not set" in report.bad_rows[0].reason
 

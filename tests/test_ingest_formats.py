@@ -46,8 +46,8 @@ def test_csv_fields_ids_dates_and_metadata(tmp_path: Path, conn: sqlite3.Connect
     )
     report = load_items(conn, params, path=path, progress=False)
     assert report.counts() == {
-        "read": 2, "added": 2, "already_present": 0, "duplicate_texts": 0,
-        "without_date": 0, "bad": 0,
+        "read": 2, "added": 2, "already_present": 0, "changed": 0, "removed": 0,
+        "duplicate_texts": 0, "without_date": 0, "bad": 0,
     }  # fmt: skip
     first, second = items(conn)
     assert first["external_id"] == "t1"

@@ -11,6 +11,7 @@ import logging
 import sys
 
 from thememap.errors import ThememapError
+from thememap.params_base import mask_url_credentials
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
             ]
             print(f"{args.params}: valid; store {params.store_path}; notebooks {', '.join(names)}")
     except ThememapError as err:
-        print(f"thememap: error: {err}", file=sys.stderr)
+        print(f"thememap: error: {mask_url_credentials(str(err))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("thememap: interrupted; finished work is kept in the store", file=sys.stderr)

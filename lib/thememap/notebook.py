@@ -13,6 +13,7 @@ reads them from there).
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import sys
 import time
@@ -20,9 +21,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from thememap.degenerate import feasible_cluster_params
 from thememap.errors import ThememapError
+from thememap.ingest.load import check_input_file
 from thememap.params import Params, load_params
+from thememap.params_base import mask_url_credentials
 from thememap.store import open_store
+from thememap.store.lock import HELD_ENV, StoreLock, acquire_store_lock
 from thememap.store.runs import now_iso, record_step, start_run
 
 
@@ -52,7 +57,7 @@ def _configure_ipython() -> None:
     def handler(
         shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None
     ) -> None:
-        print(f"{etype.__name__}: {value}", file=sys.stderr)
+        print(f"{etype.__name__}: {mask_url_credentials(str(value))}", file=sys.stderr)
 
     shell.set_custom_exc((ThememapError,), handler)
     # matplotlib Figures returned by lib/ functions render as PNG, in JupyterLab and in reports
@@ -67,6 +72,7 @@ class Step:
     params: Params
     conn: sqlite3.Connection
     run_id: str
+    lock: StoreLock | None = None
     started_at: str = field(default_factory=now_iso)
     _t0: float = field(default_factory=time.perf_counter)
 
@@ -87,6 +93,9 @@ class Step:
             detail=detail,
         )
         logging.getLogger("thememap").info("%s done in %.1f s", self.name, self.seconds)
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
 
 
 def start_step(name: str, params_file: str, run_id: str = "") -> Step:
@@ -98,7 +107,17 @@ def start_step(name: str, params_file: str, run_id: str = "") -> Step:
     configure_logging()
     _configure_ipython()
     params = load_params(params_file)
-    conn = open_store(params.store_path)
     run_id = run_id or "interactive-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    start_run(conn, run_id, params.model_dump(mode="json"), str(params_file))
-    return Step(name=name, params=params, conn=conn, run_id=run_id)
+    if name.startswith("01_") and params.input.path is not None:
+        # before the store is opened: a missing input must not leave an empty store behind
+        check_input_file(params.resolve(params.input.path))
+    lock = None
+    if os.environ.get(HELD_ENV) != str(params.store_path.resolve()):
+        # run by hand: this step locks the store until step.done() (or the kernel ends)
+        lock = acquire_store_lock(params.store_path, run_id=run_id)
+    conn = open_store(params.store_path)
+    start_run(conn, run_id, params.public_dump(), str(params_file))
+    if name.startswith("02_"):
+        # degenerate corpora (identical texts, impossible level_counts) are said, not hidden
+        params.cluster = feasible_cluster_params(conn, params.cluster)
+    return Step(name=name, params=params, conn=conn, run_id=run_id, lock=lock)

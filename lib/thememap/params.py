@@ -18,7 +18,7 @@ from thememap.cluster.params import ClusterParams
 from thememap.describe.params import DescribeParams
 from thememap.errors import ParamsError
 from thememap.export_params import ExportParams
-from thememap.params_base import EnvVarName, StrictModel
+from thememap.params_base import EnvVarName, StrictModel, mask_secrets
 
 EMBED_BACKENDS = ("local", "openai")
 
@@ -45,6 +45,11 @@ class InputParams(StrictModel):
     )
     on_bad_row: Literal["skip", "fail"] = Field(
         "skip", description="skip: load good rows and report the bad; fail: load nothing"
+    )
+    mirror: bool = Field(
+        True,
+        description="the items mirror the input file: changed texts replace the old, items "
+        "gone from the file leave the map (their vectors stay cached); false: only add",
     )
     encoding: str = "utf-8"
 
@@ -97,6 +102,11 @@ class Params(StrictModel):
         """An absolute path for a path from the params (relative to the project root)."""
         candidate = Path(path).expanduser()
         return candidate if candidate.is_absolute() else (self.root / candidate).resolve()
+
+    def public_dump(self) -> dict[str, Any]:
+        """The params as JSON-able data with URL credentials masked (for runs and reports)."""
+        dumped: dict[str, Any] = mask_secrets(self.model_dump(mode="json"))
+        return dumped
 
     @property
     def store_path(self) -> Path:

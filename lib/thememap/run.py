@@ -22,9 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from thememap.errors import NotebookError, ParamsError
+from thememap.ingest.load import check_input_file
 from thememap.params import Params, load_params
 from thememap.progress import BATCH_ENV
 from thememap.store import open_store
+from thememap.store.lock import HELD_ENV, acquire_store_lock
 from thememap.store.runs import finish_run, start_run
 
 log = logging.getLogger(__name__)
@@ -153,10 +155,9 @@ def run_chain(
 ) -> RunResult:
     """Run the numbered notebooks in order with ``params_file``; see the module docstring.
 
-    Raises :class:`NotebookError` (after rendering what ran) when a notebook fails.
+    Raises :class:`NotebookError` (after rendering what ran) when a notebook fails,
+    and :class:`~thememap.errors.StoreError` when another run holds the store.
     """
-    import papermill
-
     params_file = Path(params_file).resolve()
     params: Params = load_params(params_file)  # validated before anything runs
     run_id = run_id or default_run_id(params_file)
@@ -164,13 +165,39 @@ def run_chain(
         raise ParamsError(f"run name {run_id!r}: use letters, digits, '.', '_' or '-'")
     notebooks_dir = (notebooks_dir or params.root / "notebooks").resolve()
     notebooks = discover_notebooks(notebooks_dir, params.notebooks)
+    if params.input.path is not None and any(nb.stem.startswith("01_") for nb in notebooks):
+        # before the store is opened: a missing input must not leave an empty store behind
+        check_input_file(params.resolve(params.input.path))
+    # one run per store: a second one stops here (see thememap.store.lock)
+    lock = acquire_store_lock(params.store_path, run_id=run_id)
+    os.environ[HELD_ENV] = str(lock.store)  # the kernels run under this lock
+    try:
+        return _run_locked(
+            params, params_file, run_id, notebooks, notebooks_dir, kernel_name, on_notebook
+        )
+    finally:
+        os.environ.pop(HELD_ENV, None)
+        lock.release()
+
+
+def _run_locked(
+    params: Params,
+    params_file: Path,
+    run_id: str,
+    notebooks: list[Path],
+    notebooks_dir: Path,
+    kernel_name: str,
+    on_notebook: Callable[[NotebookResult], None] | None,
+) -> RunResult:
+    import papermill
+
     run_dir = params.resolve(params.report.dir) / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     ensure_kernel(kernel_name)
     os.environ[BATCH_ENV] = "1"  # inherited by the kernels: sparse progress bars in reports
 
     with closing(open_store(params.store_path)) as conn:
-        start_run(conn, run_id, params.model_dump(mode="json"), str(params_file))
+        start_run(conn, run_id, params.public_dump(), str(params_file), owner=True)
     result = RunResult(run_id=run_id, run_dir=run_dir, params_file=params_file)
     log.info("run %s: %d notebook(s) -> %s", run_id, len(notebooks), run_dir)
 
@@ -231,5 +258,5 @@ def write_index(result: RunResult, params: Params, conn: Any) -> Path:
             }
             for nb in result.notebooks
         ],
-        params=params.model_dump(mode="json"),
+        params=params.public_dump(),
     )

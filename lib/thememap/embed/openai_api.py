@@ -8,8 +8,11 @@ off: this module retries itself so the policy is explicit and tested.
   text, without a tokenizer for every remote model). A single text longer than
   ``max_input_tokens`` (or than ``max_batch_tokens``) is truncated to fit, with
   a warning: the API would reject it otherwise.
-- **Retries**: 408, 409, 429, 5xx, timeouts and connection errors are retried up
-  to ``max_retries`` times. The wait is ``Retry-After`` / ``retry-after-ms``
+- **Replies are checked** before anything is returned: one vector per text,
+  indexes 0..n-1 once each, no all-zero vector, one length, the model asked
+  for; a cut-off JSON body is retried, the rest fail the batch (never stored).
+- **Retries**: 408, 409, 429, 5xx, cut-off replies, timeouts and connection
+  errors are retried up to ``max_retries`` times. The wait is ``Retry-After`` / ``retry-after-ms``
   when the server sends one (capped at :data:`MAX_RETRY_AFTER_S`), else
   exponential backoff (0.5 s doubling up to 30 s) with jitter; other 4xx fail at once.
 - **Streaming**: :meth:`OpenAIEmbedder.embed_stream` keeps ``concurrency``
@@ -25,7 +28,6 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
-import json
 import logging
 import math
 import os
@@ -41,7 +43,9 @@ from urllib.parse import urlparse
 import numpy as np
 
 from thememap.embed.base import l2_normalise
+from thememap.embed.replies import BadReply, RetryableReply, check_reply, short
 from thememap.errors import BackendError, ParamsError
+from thememap.params_base import mask_url_credentials
 
 if TYPE_CHECKING:
     import httpx2
@@ -158,7 +162,8 @@ class OpenAIEmbedder:
         self._dim: int | None = dimensions
         if self._dim is None and self.base_url == DEFAULT_BASE_URL:
             self._dim = KNOWN_DIMS.get(model)
-        self.host_ = urlparse(self.base_url).netloc or self.base_url
+        # host[:port] only: a user:password@ in base_url must never reach a message
+        self.host_ = _host_of(self.base_url)
         self._client = openai.OpenAI(
             api_key=api_key,
             base_url=self.base_url,
@@ -288,6 +293,8 @@ class OpenAIEmbedder:
             try:
                 raw = self._client.embeddings.with_raw_response.create(**kwargs)
                 return self._parse(raw.http_response, len(texts), batch_index)
+            except RetryableReply as err:
+                reason = str(err)
             except openai.APITimeoutError:
                 reason = f"timed out after {self.timeout_s:g} s"
             except openai.APIConnectionError as err:
@@ -326,21 +333,11 @@ class OpenAIEmbedder:
 
     def _parse(self, response: Any, expected: int, batch_index: int) -> np.ndarray:
         try:
-            body = json.loads(response.text)
-            data = sorted(body["data"], key=lambda item: int(item["index"]))
-            rows = [item["embedding"] for item in data]
-        except (ValueError, KeyError, TypeError) as err:
-            raise self._error(
-                f"malformed response ({type(err).__name__}: {_short(str(err))})", batch_index
-            ) from None
-        if len(rows) != expected:
-            raise self._error(f"{len(rows)} vectors for {expected} texts", batch_index)
-        try:
-            matrix = np.asarray(rows, dtype=np.float32)
-        except (ValueError, TypeError):
-            raise self._error("vectors of different lengths or not numbers", batch_index) from None
-        if matrix.ndim != 2 or matrix.shape[1] == 0 or not np.isfinite(matrix).all():
-            raise self._error(f"malformed vectors (shape {matrix.shape})", batch_index)
+            matrix = check_reply(response.text, expected=expected, model=self.model)
+        except RetryableReply:
+            raise
+        except BadReply as err:
+            raise self._error(str(err), batch_index) from None
         with self._lock:
             if self._dim is None:
                 self._dim = int(matrix.shape[1])
@@ -351,12 +348,12 @@ class OpenAIEmbedder:
         return l2_normalise(matrix)
 
     def _detail(self, err: Exception) -> str:
-        return _short(self._redact(str(err)))
+        return short(self._redact(str(err)))
 
     def _redact(self, text: str) -> str:
         if self._key and self._key != NO_KEY_PLACEHOLDER:
             text = text.replace(self._key, "***")
-        return _KEYLIKE.sub("***", text)
+        return mask_url_credentials(_KEYLIKE.sub("***", text))
 
     def _error(self, what: str, batch_index: int) -> BackendError:
         where = f"batch {batch_index}" if batch_index >= 0 else "dimension probe"
@@ -367,6 +364,8 @@ class OpenAIEmbedder:
         )
 
 
-def _short(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+def _host_of(url: str) -> str:
+    parsed = urlparse(url)
+    if not parsed.hostname:
+        return mask_url_credentials(url)
+    return parsed.hostname + (f":{parsed.port}" if parsed.port else "")

@@ -12,7 +12,7 @@ import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Protocol, cast, runtime_checkable
 
 import numpy as np
 
@@ -21,7 +21,8 @@ from thememap.ingest.prepare import prepare_text, text_hash
 from thememap.params import InputParams
 from thememap.progress import progress_bar
 from thememap.store.connection import transaction
-from thememap.store.vectors import missing_hashes, put_vectors
+from thememap.store.vectors import missing_hashes, put_vectors, set_active_model
+from thememap.store.view import bump_items_version
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ def refresh_content_hashes(conn: sqlite3.Connection, params: InputParams) -> dic
         log.info("text preparation changed for %d items; re-keying them", len(changed))
         with transaction(conn):
             conn.executemany("UPDATE items SET content_hash = ? WHERE id = ?", changed)
+            bump_items_version(conn)  # new texts: a clustering of the old ones is stale
     return texts
 
 
@@ -100,6 +102,8 @@ def embed_store(
         for hashes, vectors in _run_batches(embedder, batches, texts):
             put_vectors(conn, embedder.model_id, hashes, vectors)
             bar.update(len(hashes))
+    # also when nothing was new: the params' model is the one later steps must read
+    set_active_model(conn, embedder.model_id)
     return EmbedReport(
         model_id=embedder.model_id,
         items=n_items,
@@ -114,8 +118,10 @@ def _run_batches(
     embedder: Embedder, batches: list[list[str]], texts: dict[str, str]
 ) -> Iterator[tuple[list[str], np.ndarray]]:
     text_batches = [[texts[h] for h in batch] for batch in batches]
-    if isinstance(embedder, StreamingEmbedder):
-        for index, vectors in embedder.embed_stream(text_batches):
+    # not isinstance(): on Python 3.11 that reads ``dim``, a paid probe request for OpenAI
+    if callable(getattr(type(embedder), "embed_stream", None)):
+        streaming = cast(StreamingEmbedder, embedder)
+        for index, vectors in streaming.embed_stream(text_batches):
             yield batches[index], vectors
         return
     for hashes, batch_texts in zip(batches, text_batches, strict=True):

@@ -13,6 +13,7 @@ from thememap.export.map import MapView, map_html, map_payload
 from thememap.export.parquet import write_manifest, write_parquet
 from thememap.export.reference import write_reference_json
 from thememap.export.source import ExportData, load_export_data
+from thememap.export.swap import staged_export
 from thememap.files import write_text_atomic
 from thememap.params import Params
 
@@ -57,7 +58,8 @@ def export_run(
 ) -> ExportResult:
     """Export the clusters of ``run_id`` (else the latest clustered run) as ``params.export`` says.
 
-    Every file is written atomically into ``params.export.out_dir``; with
+    The files are written in a staging folder that then replaces
+    ``params.export.out_dir`` as a whole; with
     ``report_dir`` the map page is also written there as ``map.html`` so that the
     run's report folder stands alone.
     """
@@ -65,6 +67,21 @@ def export_run(
     out_dir = params.resolve(options.out_dir)
     data = load_export_data(conn, run_id=run_id)
     result = ExportResult(out_dir=out_dir, data=data, map_height=options.map_height)
+    # everything goes to a staging folder swapped in at the end: a killed export never
+    # mixes files of two runs
+    with staged_export(out_dir) as staging:
+        _write_files(conn, params, data, result, staging)
+    result.files = {name: out_dir / path.name for name, path in result.files.items()}
+    if report_dir is not None and result.map_page is not None:
+        write_text_atomic(Path(report_dir) / "map.html", result.map_page)
+    log.info("exported %d items, %d clusters to %s", len(data.items), len(data.clusters), out_dir)
+    return result
+
+
+def _write_files(
+    conn: sqlite3.Connection, params: Params, data: ExportData, result: ExportResult, out_dir: Path
+) -> None:
+    options = params.export
     if options.reference_json:
         result.files.update(write_reference_json(conn, out_dir, run_id=data.run_id))
     if options.parquet:
@@ -82,8 +99,6 @@ def export_run(
         title = f"thememap · {data.run_id or 'map'}"
         result.map_page = map_html(payload, title=title)
         result.files["map.html"] = write_text_atomic(out_dir / "map.html", result.map_page)
-        if report_dir is not None:
-            write_text_atomic(Path(report_dir) / "map.html", result.map_page)
     result.files["manifest.json"] = write_manifest(
         out_dir,
         result.files,
@@ -96,5 +111,3 @@ def export_run(
             "label_quality": json.loads(data.quality.to_json(orient="records")),
         },
     )
-    log.info("exported %d items, %d clusters to %s", len(data.items), len(data.clusters), out_dir)
-    return result

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from thememap.errors import StoreError
+from thememap.store.view import check_clustering_current
 
 log = logging.getLogger(__name__)
 
@@ -246,6 +247,9 @@ def load_export_data(conn: sqlite3.Connection, *, run_id: str | None = None) -> 
     run = cluster_run_id(conn, run_id)
     if run_id and run != run_id:
         log.info("run %s has no clusters of its own; exporting those of run %s", run_id, run)
+    if run is not None:
+        # never export a clustering of other items than the current ones (01 -> 04 without 02)
+        check_clustering_current(conn, run)
     clusters, cards = _read_clusters(conn, run)
     items = pd.read_sql_query(
         "SELECT id, external_id, content, metadata, created_at, umap_x AS x, umap_y AS y, "

@@ -8,9 +8,15 @@ chunks, so memory stays flat however big the file.
 
 Re-loading is idempotent: an item is keyed by its external id (``id_field``,
 else ``<file name>:<line>``). The same id with the same text is skipped and
-counted; the same id with a different text is a bad row. Identical texts
-under different ids stay separate items and share one content hash, so they
-are embedded once.
+counted. Identical texts under different ids stay separate items and share
+one content hash, so they are embedded once.
+
+With ``input.mirror`` (the default) the items mirror the file: an id already
+in the store with a different text is *changed* (new text, re-embedded; the
+old vector stays cached), and items whose id is not in the file are
+*removed* from the items (their vectors stay cached, so they cost nothing if
+they come back). Without it a load only adds, and a changed text is a bad row.
+Either way, an id used twice in one file with different texts is a bad row.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from thememap.errors import BadRow, BadRowsError, InputError
 from thememap.ingest.readers import detect_format, read_records
 from thememap.ingest.rows import Item, RowError, make_item
 from thememap.store.connection import transaction
+from thememap.store.view import bump_items_version
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -52,6 +59,8 @@ class LoadReport:
     read: int = 0
     added: int = 0
     already_present: int = 0
+    changed: int = 0
+    removed: int = 0
     duplicate_texts: int = 0
     without_date: int = (
         0  # added items whose created_at field was empty (only with created_at_field)
@@ -65,11 +74,13 @@ class LoadReport:
         return len(self.bad_rows)
 
     def counts(self) -> dict[str, int]:
-        """The counts by name; ``read == added + already_present + bad``."""
+        """The counts by name; ``read == added + already_present + changed + bad``."""
         return {
             "read": self.read,
             "added": self.added,
             "already_present": self.already_present,
+            "changed": self.changed,
+            "removed": self.removed,
             "duplicate_texts": self.duplicate_texts,
             "without_date": self.without_date,
             "bad": self.bad,
@@ -112,10 +123,17 @@ class _Loader:
     """The state of one load inside its transaction."""
 
     def __init__(
-        self, conn: sqlite3.Connection, report: LoadReport, *, positional_ids: bool, dated: bool
+        self,
+        conn: sqlite3.Connection,
+        report: LoadReport,
+        *,
+        positional_ids: bool,
+        dated: bool,
+        mirror: bool,
     ) -> None:
         self.conn = conn
         self.dated = dated
+        self.mirror = mirror
         self.report = report
         self.positional_ids = positional_ids
         self.source = Path(report.file).name
@@ -129,7 +147,8 @@ class _Loader:
         for line, item in chunk:
             previous = known.get(item.external_id)
             if previous is not None:
-                self._seen_before(line, item, *previous)
+                if self._seen_before(line, item, *previous):
+                    known[item.external_id] = (item.content, line)
                 continue
             known[item.external_id] = (item.content, line)
             if item.content_hash in hashes:
@@ -156,10 +175,18 @@ class _Loader:
         self.conn.executemany("INSERT INTO temp.load_lines VALUES (?, ?)", new_lines)
         self.report.added += len(new_items)
 
-    def _seen_before(self, line: int, item: Item, content: str, first_line: int | None) -> None:
+    def _seen_before(self, line: int, item: Item, content: str, first_line: int | None) -> bool:
+        """Count a known id; True when its stored text was replaced (mirror mode)."""
         if content == item.content:
+            if first_line is None:  # in the store before this load: note it as in the file
+                self.conn.execute(
+                    "INSERT OR IGNORE INTO temp.load_lines VALUES (?, ?)", (item.external_id, line)
+                )
             self.report.already_present += 1
-            return
+            return False
+        if first_line is None and self.mirror:
+            self._replace(line, item)
+            return True
         if first_line is not None:
             reason = (
                 f"id {item.external_id!r} already used at line {first_line} with a different text"
@@ -172,6 +199,31 @@ class _Loader:
                     "set it, or load an edited file into a fresh store)"
                 )
         self.report.bad_rows.append(BadRow(self.report.file, line, reason, item.external_id))
+        return False
+
+    def _replace(self, line: int, item: Item) -> None:
+        # same id, new text: the item keeps its id; its old vector stays in embeddings
+        self.conn.execute(
+            "UPDATE items SET content = ?, metadata = ?, created_at = ?, content_hash = ?,"
+            " source = ?, loaded_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE external_id = ?",
+            (
+                item.content,
+                item.metadata_json(),
+                item.created_at,
+                item.content_hash,
+                self.source,
+                item.external_id,
+            ),
+        )
+        self.conn.execute("INSERT INTO temp.load_lines VALUES (?, ?)", (item.external_id, line))
+        self.report.changed += 1
+
+    def remove_unseen(self) -> None:
+        """Mirror mode: items whose id this file did not hold leave the items table."""
+        cursor = self.conn.execute(
+            "DELETE FROM items WHERE external_id NOT IN (SELECT external_id FROM temp.load_lines)"
+        )
+        self.report.removed = max(cursor.rowcount, 0)
 
     def _known_ids(self, ids: list[str]) -> dict[str, tuple[str, int | None]]:
         known: dict[str, tuple[str, int | None]] = {}
@@ -222,9 +274,8 @@ def load_items(
     if source is None:
         raise InputError("input.path is not set: name the file to load")
     file = Path(source)
+    check_input_file(file)
     fmt = detect_format(file, params.format)
-    if not file.is_file():
-        raise InputError(f"{file}: input file not found")
 
     _check_encoding(file, params.encoding)
 
@@ -260,7 +311,11 @@ def load_items(
     )
     conn.execute("DELETE FROM temp.load_lines")
     loader = _Loader(
-        conn, report, positional_ids=not params.id_field, dated=bool(params.created_at_field)
+        conn,
+        report,
+        positional_ids=not params.id_field,
+        dated=bool(params.created_at_field),
+        mirror=params.mirror,
     )
     try:
         with transaction(conn):
@@ -270,11 +325,54 @@ def load_items(
             report.bad_rows.sort(key=lambda row: row.line)
             if report.bad_rows and params.on_bad_row == "fail":
                 raise BadRowsError(report.bad_rows)
+            good = report.added + report.already_present + report.changed
+            # mirroring a file with no usable row would empty the map: an input error too
+            if good == 0 and (params.mirror or _store_is_empty(conn)):
+                raise _nothing_loaded(report, params)
+            if params.mirror:
+                loader.remove_unseen()
+            if report.added or report.changed or report.removed:
+                bump_items_version(conn)
     finally:
         conn.execute("DELETE FROM temp.load_lines")
     report.seconds = time.perf_counter() - started
     _log_summary(report)
     return report
+
+
+def check_input_file(file: Path) -> None:
+    """Raise :class:`InputError` unless ``file`` is an existing, readable file.
+
+    The runner calls it before opening the store, so a missing input creates no store.
+    """
+    if file.is_dir():
+        raise InputError(f"{file}: is a folder, not a file; set input.path to one input file")
+    if not file.is_file():
+        raise InputError(f"{file}: input file not found")
+    try:
+        with file.open("rb"):
+            pass
+    except OSError as err:
+        raise InputError(f"{file}: cannot be read ({err.strerror or err})") from None
+
+
+def _store_is_empty(conn: sqlite3.Connection) -> bool:
+    return conn.execute("SELECT 1 FROM items LIMIT 1").fetchone() is None
+
+
+def _nothing_loaded(report: LoadReport, params: InputParams) -> InputError:
+    """A load that leaves the store empty is an input error, not an "ok" with 0 items."""
+    if not report.bad_rows:
+        return InputError(
+            f"{report.file}: no rows to load (read {report.read}); "
+            f"is it empty, or only a header? (input.text_field is {params.text_field!r})"
+        )
+    shown = "\n  ".join(str(row) for row in report.bad_rows[:5])
+    more = f"\n  ... and {report.bad - 5} more" if report.bad > 5 else ""
+    return InputError(
+        f"{report.file}: none of {report.read} rows could be loaded "
+        f"(input.text_field is {params.text_field!r}); the first bad rows:\n  {shown}{more}"
+    )
 
 
 def _check_encoding(file: Path, encoding: str) -> None:
@@ -292,10 +390,13 @@ def _check_encoding(file: Path, encoding: str) -> None:
 
 def _log_summary(report: LoadReport) -> None:
     log.info(
-        "%s: read %d rows, added %d, already present %d, duplicate texts %d, bad %d (%.1f s)",
+        "%s: read %d rows, added %d, changed %d, removed %d, already present %d, "
+        "duplicate texts %d, bad %d (%.1f s)",
         report.file,
         report.read,
         report.added,
+        report.changed,
+        report.removed,
         report.already_present,
         report.duplicate_texts,
         report.bad,

@@ -15,6 +15,7 @@ import csv
 import gzip
 import json
 import sqlite3
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -187,7 +188,19 @@ def read_jsonl(path: Path, *, encoding: str = "utf-8") -> Iterator[Record]:
             kind = type(value).__name__
             yield Record(number, None, f"JSON line is a {kind}, not an object")
             continue
+        if "\\u" in line and _has_lone_surrogate(value):
+            # valid JSON, but no UTF-8 text: SQLite would reject the whole load later
+            yield Record(number, None, "lone surrogate escape (\\ud800-\\udfff) in a string")
+            continue
         yield Record(number, value)
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def read_text(path: Path, *, text_field: str, encoding: str = "utf-8") -> Iterator[Record]:
@@ -303,7 +316,31 @@ def read_records(
     encoding: str = "utf-8",
     sqlite_table: str = "items",
 ) -> Iterator[Record]:
-    """Records of ``path`` read as ``fmt`` (a value of :data:`FORMATS`)."""
+    """Records of ``path`` read as ``fmt`` (a value of :data:`FORMATS`).
+
+    A file that breaks while being read (truncated or corrupt gzip, an I/O error)
+    raises :class:`InputError` naming the file and the last line read.
+    """
+    return _located(path, _read_records(path, fmt, text_field, encoding, sqlite_table))
+
+
+def _located(path: Path, records: Iterator[Record]) -> Iterator[Record]:
+    line = 0
+    try:
+        for record in records:
+            line = record.line
+            yield record
+    except (EOFError, gzip.BadGzipFile, zlib.error) as err:
+        raise InputError(
+            f"{path}: truncated or corrupt gzip after line {line} ({err}); the file was not loaded"
+        ) from None
+    except OSError as err:
+        raise InputError(f"{path}: read failed after line {line} ({err})") from None
+
+
+def _read_records(
+    path: Path, fmt: str, text_field: str, encoding: str, sqlite_table: str
+) -> Iterator[Record]:
     if fmt == "csv":
         return read_delimited(path, delimiter=",", text_field=text_field, encoding=encoding)
     if fmt == "tsv":

@@ -18,6 +18,7 @@ import pandas as pd
 
 from thememap.store.connection import transaction
 from thememap.store.vectors import to_blob
+from thememap.store.view import check_clustering_current, record_cluster_view
 
 REFERENCE_LEVELS = 3  # items.embedding_cluster_l1..l3
 
@@ -100,6 +101,7 @@ def replace_run_clusters(
                 ),
             )
         _fill_reference_columns(conn, item_list, levels, coords)
+        record_cluster_view(conn, run_id, len(item_list))
     return db_ids
 
 
@@ -187,10 +189,20 @@ def read_clusters(conn: sqlite3.Connection, run_id: str | None = None) -> pd.Dat
 
 
 def read_memberships(
-    conn: sqlite3.Connection, run_id: str | None = None, *, level: int | None = None
+    conn: sqlite3.Connection,
+    run_id: str | None = None,
+    *,
+    level: int | None = None,
+    check_current: bool = True,
 ) -> pd.DataFrame:
-    """A run's memberships (item_id, level, cluster_id, strength, outlier_score, placed_from_noise)."""
+    """A run's memberships (item_id, level, cluster_id, strength, outlier_score, placed_from_noise).
+
+    Raises :class:`~thememap.errors.StepOrderError` when the items changed since
+    that clustering (``check_current=False`` reads it anyway).
+    """
     run_id = run_id or latest_cluster_run(conn)
+    if check_current and run_id is not None:
+        check_clustering_current(conn, run_id)
     sql = (
         "SELECT item_id, level, cluster_id, strength, outlier_score, placed_from_noise"
         " FROM memberships WHERE run_id = ?"

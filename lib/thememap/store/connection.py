@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,10 +19,14 @@ def open_store(path: Path | str, *, create: bool = True) -> sqlite3.Connection:
     so that each unit of work lands whole or not at all.
     """
     path = Path(path)
-    if path != Path(":memory:") and not path.exists():
-        if not create:
+    if path != Path(":memory:"):
+        if not path.exists() and not create:
             raise StoreError(f"{path}: no store here (run 01_embed first to create it)")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        check_writable(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise StoreError(f"{path.parent}: cannot create the store's folder ({err})") from None
     try:
         conn = sqlite3.connect(str(path), isolation_level=None, timeout=30.0)
         conn.row_factory = sqlite3.Row
@@ -32,6 +37,27 @@ def open_store(path: Path | str, *, create: bool = True) -> sqlite3.Connection:
         raise StoreError(f"{path}: not a usable SQLite store ({err})") from None
     migrate(conn, source=str(path))
     return conn
+
+
+def check_writable(path: Path) -> None:
+    """Raise :class:`StoreError` (one clear line) unless the store at ``path`` can be written."""
+    if path.is_dir():
+        raise StoreError(f"{path}: is a folder; set store: to a file such as data/items.db")
+    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        raise StoreError(
+            f"{path}: the store file is read-only (permission denied); "
+            "make it writable or set store: to another file"
+        )
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    # SQLite writes its -wal and -shm files beside the store
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise StoreError(
+            f"{folder}: cannot write in the store's folder (permission denied); "
+            "SQLite keeps its journal beside the store: make the folder writable "
+            "or set store: to a file elsewhere"
+        )
 
 
 @contextmanager

@@ -182,6 +182,36 @@ MIGRATIONS: list[tuple[str, str]] = [
         ) WITHOUT ROWID;
         """,
     ),
+    (
+        "005_run_owner",
+        """
+        -- the process running a run: a run left 'running' by a dead process is marked failed
+        ALTER TABLE runs ADD COLUMN pid INTEGER;
+        ALTER TABLE runs ADD COLUMN host TEXT;
+        """,
+    ),
+    (
+        "006_item_view",
+        f"""
+        -- the items a clustering saw: a later step refuses a clustering of an older view
+        CREATE TABLE cluster_run_views (
+            run_id          TEXT PRIMARY KEY,
+            items_version   INTEGER NOT NULL,
+            items           INTEGER NOT NULL,
+            created_at      TEXT NOT NULL DEFAULT ({_NOW})
+        );
+        -- items leaving the view delete their memberships and layouts (ON DELETE CASCADE)
+        CREATE INDEX memberships_item ON memberships(item_id);
+        CREATE INDEX layouts_item ON layouts(item_id);
+        """,
+    ),
+    (
+        "007_embeddings_model_dim",
+        """
+        -- every batch written checks its vector length against the model's (an index lookup)
+        CREATE INDEX embeddings_model_dim ON embeddings(model_id, dim);
+        """,
+    ),
 ]
 
 

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
+import socket
 import sqlite3
 from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
 
 from thememap.store.connection import transaction
+
+log = logging.getLogger(__name__)
 
 # Packages whose versions are recorded with every run (results depend on them).
 RECORDED_PACKAGES = (
@@ -45,17 +50,71 @@ def now_iso() -> str:
 
 
 def start_run(
-    conn: sqlite3.Connection, run_id: str, params: dict[str, Any], params_file: str | None
+    conn: sqlite3.Connection,
+    run_id: str,
+    params: dict[str, Any],
+    params_file: str | None,
+    *,
+    owner: bool = False,
 ) -> None:
-    """Record (or re-open) a run with its params and package versions."""
+    """Record (or re-open) a run with its params and package versions.
+
+    ``owner=True`` (the runner, or a notebook run by hand) records this process
+    as the run's owner; runs whose owner died without finishing are marked
+    failed first (see :func:`fail_abandoned_runs`).
+    """
+    if owner:
+        fail_abandoned_runs(conn)
+    pid, host = (os.getpid(), socket.gethostname()) if owner else (None, None)
     with transaction(conn):
         conn.execute(
             """
-            INSERT INTO runs(id, params_file, params, versions, status) VALUES (?, ?, ?, ?, 'running')
-            ON CONFLICT(id) DO UPDATE SET status = 'running', finished_at = NULL
+            INSERT INTO runs(id, params_file, params, versions, status, pid, host)
+            VALUES (?, ?, ?, ?, 'running', ?, ?)
+            ON CONFLICT(id) DO UPDATE SET status = 'running', finished_at = NULL,
+                pid = COALESCE(excluded.pid, pid), host = COALESCE(excluded.host, host)
             """,
-            (run_id, params_file, json.dumps(params, default=str), json.dumps(package_versions())),
+            (
+                run_id,
+                params_file,
+                json.dumps(params, default=str),
+                json.dumps(package_versions()),
+                pid,
+                host,
+            ),
         )
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
+
+
+def fail_abandoned_runs(conn: sqlite3.Connection) -> list[str]:
+    """Mark failed the runs still 'running' whose owner process on this host is gone (kill -9)."""
+    rows = conn.execute(
+        "SELECT id, pid FROM runs WHERE status = 'running' AND pid IS NOT NULL AND host = ?",
+        (socket.gethostname(),),
+    ).fetchall()
+    dead = [str(row[0]) for row in rows if not pid_alive(int(row[1]))]
+    if dead:
+        with transaction(conn):
+            conn.executemany(
+                "UPDATE runs SET status = 'failed', finished_at = ? "
+                "WHERE id = ? AND status = 'running'",
+                [(now_iso(), run_id) for run_id in dead],
+            )
+        log.warning(
+            "run(s) %s were left 'running' by a process that no longer exists; marked failed",
+            ", ".join(dead),
+        )
+    return dead
 
 
 def record_step(

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from thememap.errors import StepOrderError
+from thememap.errors import StepOrderError, StoreError
 from thememap.store.connection import transaction
 
 
@@ -41,16 +41,64 @@ def missing_hashes(conn: sqlite3.Connection, model_id: str) -> list[str]:
 def put_vectors(
     conn: sqlite3.Connection, model_id: str, hashes: Sequence[str], vectors: np.ndarray
 ) -> None:
-    """Store one batch of vectors in one transaction (a batch lands whole or not at all)."""
+    """Store one batch of vectors in one transaction (a batch lands whole or not at all).
+
+    Raises :class:`StoreError` (writing nothing) when the store already holds
+    vectors of another length for ``model_id``: vectors are keyed by text hash,
+    so a mixed set would never be repaired and later steps would read garbage.
+    """
     if len(hashes) != len(vectors):
         raise ValueError(f"{len(hashes)} hashes but {len(vectors)} vectors")
     dim = int(vectors.shape[1])
     with transaction(conn):
+        low, high = conn.execute(  # two index lookups (embeddings_model_dim), not a scan
+            "SELECT (SELECT MIN(dim) FROM embeddings WHERE model_id = ?),"
+            " (SELECT MAX(dim) FROM embeddings WHERE model_id = ?)",
+            (model_id, model_id),
+        ).fetchone()
+        if low is not None and (low != dim or high != dim):
+            stored = model_dims(conn, model_id)
+            raise StoreError(_mixed_dims_message(conn, model_id, [*stored, dim], new=dim))
         conn.executemany(
             "INSERT OR REPLACE INTO embeddings(content_hash, model_id, dim, vector)"
             " VALUES (?, ?, ?, ?)",
             [(h, model_id, dim, to_blob(v)) for h, v in zip(hashes, vectors, strict=True)],
         )
+        conn.execute(
+            "INSERT OR REPLACE INTO store_meta(key, value) VALUES ('active_embedding_model', ?)",
+            (model_id,),
+        )
+
+
+def model_dims(conn: sqlite3.Connection, model_id: str) -> list[int]:
+    """The distinct vector lengths stored for ``model_id`` (one, when the store is sound)."""
+    rows = conn.execute(
+        "SELECT DISTINCT dim FROM embeddings WHERE model_id = ? ORDER BY dim", (model_id,)
+    )
+    return [int(row[0]) for row in rows]
+
+
+def _mixed_dims_message(
+    conn: sqlite3.Connection, model_id: str, dims: list[int], *, new: int | None = None
+) -> str:
+    path = conn.execute("PRAGMA database_list").fetchone()[2] or "the store"
+    stored = ", ".join(f"{d}-d" for d in sorted(set(dims) - {new} if new else set(dims)))
+    what = (
+        f"the backend now returns {new}-d vectors but {path} holds {stored} vectors"
+        if new is not None
+        else f"{path} holds vectors of several lengths ({stored})"
+    )
+    return (
+        f"embed model {model_id!r}: {what} under the same model id (the server changed model "
+        "or embed.dimensions is not set); nothing was written. Set embed.dimensions or "
+        "embed.model to match, or drop the old vectors: "
+        f"sqlite3 {path} \"DELETE FROM embeddings WHERE model_id = '{model_id}'\""
+    )
+
+
+def set_active_model(conn: sqlite3.Connection, model_id: str) -> None:
+    """Make ``model_id`` the model later steps read (01 calls it even when nothing was new)."""
+    with transaction(conn):
         conn.execute(
             "INSERT OR REPLACE INTO store_meta(key, value) VALUES ('active_embedding_model', ?)",
             (model_id,),
@@ -77,7 +125,8 @@ def load_item_vectors(
     """``(item_ids, matrix)`` for every item, ordered by item id; float32, one row per item.
 
     Items sharing a text share a vector. Raises :class:`StepOrderError` when any
-    item has no vector yet, so later steps never silently drop items.
+    item has no vector yet, so later steps never silently drop items, and
+    :class:`StoreError` when any row's length differs from the others.
     """
     model_id = model_id or active_model(conn)
     if model_id is None:
@@ -98,7 +147,12 @@ def load_item_vectors(
             continue
         ids.append(int(row[0]))
         blobs.append(row[1])
-        dim = dim or int(row[2] or 0)
+        if row[1] is not None:
+            # every row is checked: one odd row would shift every later one in the reshape
+            row_dim = int(row[2])
+            if len(row[1]) != 4 * row_dim or (dim and row_dim != dim):
+                raise StoreError(_mixed_dims_message(conn, model_id, model_dims(conn, model_id)))
+            dim = row_dim
     missing = sum(blob is None for blob in blobs)
     if missing:
         raise StepOrderError(
@@ -107,4 +161,4 @@ def load_item_vectors(
     if not ids:
         return np.empty(0, dtype=np.int64), np.empty((0, dim), dtype=np.float32)
     matrix = np.frombuffer(b"".join(b for b in blobs if b is not None), dtype="<f4")
-    return np.asarray(ids, dtype=np.int64), matrix.reshape(len(ids), -1).astype(np.float32)
+    return np.asarray(ids, dtype=np.int64), matrix.reshape(len(ids), dim).astype(np.float32)
