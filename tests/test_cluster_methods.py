@@ -127,8 +127,9 @@ def test_fewer_items_than_clusters_asked_is_clamped_with_the_key_named(data, cap
     x = data[0][:60]
     with caplog.at_level(logging.WARNING):
         h = fit_hierarchy(x, ClusterParams(level_counts=[50, 100, 500], restarts=2, check_runs=0))
-    assert "cluster.level_counts" in caplog.text
-    assert max(h.counts) <= 30
+    for i, asked in enumerate([50, 100, 500]):
+        assert f"cluster.level_counts[{i}]: {asked} clusters asked" in caplog.text
+    assert max(h.counts) <= 20 and h.counts[-1] > 1  # was 1/1/1 unclamped
     assert_nested(h)
 
 
@@ -136,7 +137,7 @@ def test_min_sizes_larger_than_the_corpus_are_clamped_with_the_key_named(caplog)
     with caplog.at_level(logging.WARNING):
         params = clamp_to_corpus(ClusterParams(min_sizes=[None, None, 1000]), 100)
     assert params.min_sizes == [None, None, 50]
-    assert "cluster.min_sizes" in caplog.text
+    assert "cluster.min_sizes[2]: 1000 is more than half of the 100 items" in caplog.text
 
 
 def test_identical_texts_form_one_theme(caplog) -> None:
@@ -145,7 +146,17 @@ def test_identical_texts_form_one_theme(caplog) -> None:
         h = fit_hierarchy(x, ClusterParams())
     assert h.counts == [1, 1, 1]
     assert (h.labels == 0).all()
-    assert "1 distinct texts among 200 items" in caplog.text
+    assert "all 200 items have the same text" in caplog.text
+
+
+def test_near_duplicate_vectors_are_one_theme_each(caplog) -> None:
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(3, 384))
+    x = np.repeat(base, 50, axis=0) + rng.normal(scale=1e-7, size=(150, 384))
+    with caplog.at_level(logging.WARNING):
+        h = fit_hierarchy(x, ClusterParams())
+    assert h.counts == [3, 3, 3]
+    assert "only 3 distinct texts" in caplog.text
 
 
 def test_unknown_method_is_one_params_error_naming_the_key(tmp_path) -> None:

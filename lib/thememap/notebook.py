@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from thememap.degenerate import feasible_cluster_params
 from thememap.errors import ThememapError
 from thememap.ingest.load import check_input_file
 from thememap.params import Params, load_params
@@ -117,7 +116,4 @@ def start_step(name: str, params_file: str, run_id: str = "") -> Step:
         lock = acquire_store_lock(params.store_path, run_id=run_id)
     conn = open_store(params.store_path)
     start_run(conn, run_id, params.public_dump(), str(params_file))
-    if name.startswith("02_"):
-        # degenerate corpora (identical texts, impossible level_counts) are said, not hidden
-        params.cluster = feasible_cluster_params(conn, params.cluster)
     return Step(name=name, params=params, conn=conn, run_id=run_id, lock=lock)

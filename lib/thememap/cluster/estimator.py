@@ -58,42 +58,65 @@ def fit_hierarchy(x: np.ndarray, params: ClusterParams) -> Hierarchy:
     x = unit_rows(x)
     if len(x) == 0:
         raise ValueError("no rows to cluster")
-    # a fixed random projection tells cheaply whether few distinct rows exist at all
-    probe = np.round(x @ np.random.default_rng(0).standard_normal(x.shape[1]), 4)
-    if len(np.unique(probe)) < _MIN_DISTINCT:
-        distinct, inverse = np.unique(np.round(x, 5), axis=0, return_inverse=True)
+    groups = distinct_rows(x)
+    distinct = int(groups.max()) + 1
+    if distinct < _MIN_DISTINCT:
         log.warning(
-            "only %d distinct texts among %d items: each distinct text is one theme",
-            len(distinct), len(x),
+            "all %d items have %s: each distinct text is one theme at every level",
+            len(x), "the same text" if distinct == 1 else f"only {distinct} distinct texts",
         )  # fmt: skip
-        return hierarchy_from_labels(x, np.tile(inverse.ravel(), (params.levels, 1)))
-    params = clamp_to_corpus(params, len(x))
+        return hierarchy_from_labels(x, np.tile(groups, (params.levels, 1)))
+    params = clamp_to_corpus(params, len(x), distinct)
     if params.method == "hdbscan":
         return hierarchy_from_labels(x, recursive_hdbscan(x, levels=params.levels))
     return build_hierarchy(x, **hierarchy_kwargs(params))
 
 
-def clamp_to_corpus(params: ClusterParams, n: int) -> ClusterParams:
-    """``params`` with counts and sizes a corpus of ``n`` items can hold (warned by key)."""
+def distinct_rows(x: np.ndarray) -> np.ndarray:
+    """A group per row, equal for (near-)identical unit rows, numbered 0..g-1.
+
+    Rows are compared by one fixed random projection rounded to 4 decimals:
+    one pass, not a sort of n x d values.
+    """
+    probe = np.round(x @ np.random.default_rng(0).standard_normal(x.shape[1]), 4)
+    return np.unique(probe, return_inverse=True)[1].ravel().astype(np.int64)
+
+
+def clamp_to_corpus(params: ClusterParams, n: int, distinct: int | None = None) -> ClusterParams:
+    """``params`` with counts and sizes a corpus of ``n`` items can hold (warned by key).
+
+    A level can have at most ``distinct / finest minimum size`` clusters (the
+    same cap the automatic finest count obeys); a minimum size at most half the
+    items.
+    """
+    distinct = n if distinct is None else distinct
     update: dict[str, Any] = {}
-    if params.level_counts is not None:
-        cap = max(1, n // 2)
-        counts = [None if c is None else min(c, cap) for c in params.level_counts]
-        if counts != params.level_counts:
-            log.warning(
-                "cluster.level_counts %s asks for more clusters than %d items can form;"
-                " using %s (at most half the items per level)",
-                params.level_counts, n, counts,
-            )  # fmt: skip
-            update["level_counts"] = counts
     if params.min_sizes is not None:
-        sizes = [None if s is None else min(s, max(1, n // 2)) for s in params.min_sizes]
+        sizes = list(params.min_sizes)
+        for i, size in enumerate(sizes):
+            if size is not None and size > max(1, n // 2):
+                log.warning(
+                    "cluster.min_sizes[%d]: %d is more than half of the %d items; clamped to %d",
+                    i, size, n, max(1, n // 2),
+                )  # fmt: skip
+                sizes[i] = max(1, n // 2)
         if sizes != params.min_sizes:
-            log.warning(
-                "cluster.min_sizes %s is larger than %d items allow; using %s",
-                params.min_sizes, n, sizes,
-            )  # fmt: skip
             update["min_sizes"] = sizes
+    if params.level_counts is not None:
+        min_sizes = update.get("min_sizes", params.min_sizes) or [None] * params.levels
+        fine_min = min_sizes[-1] or max(3, min(10, n // 1000))  # as build_hierarchy
+        most = max(1, distinct // fine_min)
+        counts = list(params.level_counts)
+        for i, count in enumerate(counts):
+            if count is not None and count > most:
+                log.warning(
+                    "cluster.level_counts[%d]: %d clusters asked, but %d items (%d distinct texts)"
+                    " in clusters of at least %d allow at most %d; clamped to %d",
+                    i, count, n, distinct, fine_min, most, most,
+                )  # fmt: skip
+                counts[i] = most
+        if counts != params.level_counts:
+            update["level_counts"] = counts
     return params.model_copy(update=update) if update else params
 
 
