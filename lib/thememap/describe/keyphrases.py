@@ -32,6 +32,8 @@ _TOKEN = re.compile(r"[^\W\d_][\w+#'-]*[\w+#]|[^\W\d_]", re.UNICODE)
 CONNECTORS = frozenset({"of", "for", "and", "in", "on", "to", "with", "de", "la", "du"})
 # Exponent of the corpus-wide IDF factor (see ctfidf).
 CORPUS_IDF_POWER = 1.0
+# A phrase is cut out of a longer one when its edge word has the same neighbour this often.
+TRUNCATION_SHARE = 0.6
 # Score multiplier per extra word in a phrase: readable phrases beat single words.
 PHRASE_BONUS = 0.35
 
@@ -215,3 +217,93 @@ def name_from_phrases(phrases: Sequence[str], *, min_words: int = 2, max_words: 
             break
     name = ", ".join(parts)
     return name[:1].upper() + name[1:]
+
+
+def generic_words(
+    counts: PhraseCounts,
+    top_nodes: Sequence[ClusterNode],
+    *,
+    min_share: float = 0.05,
+    max_kl: float = 0.25,
+) -> frozenset[str]:
+    """Corpus boilerplate: single words in many items, spread evenly over the top clusters.
+
+    A word is generic when at least ``min_share`` of all items hold it and its spread
+    over the ``top_nodes`` (the coarsest clusters) is close to the clusters' own size
+    distribution: Kullback-Leibler divergence of P(cluster | word) from P(cluster)
+    under ``max_kl`` nats ("package" in package descriptions: 0.03; "game", as common
+    but concentrated in one cluster: 1.8). Nothing about any corpus is hard-coded.
+    """
+    n_items = counts.matrix.shape[0]
+    if n_items == 0 or counts.vocabulary.size == 0:
+        return frozenset()
+    df = np.asarray(counts.matrix.sum(axis=0)).ravel()
+    cols = np.flatnonzero((df >= min_share * n_items) & (counts.n_words == 1))
+    if cols.size == 0:
+        return frozenset()
+    if len(top_nodes) < 2:
+        return frozenset(str(w) for w in counts.vocabulary[cols])
+    per_node = class_counts(counts, top_nodes)[:, cols]  # (nodes, cols)
+    sizes = np.array([n.size for n in top_nodes], dtype=np.float64)
+    prior = sizes / sizes.sum()
+    p = per_node / np.maximum(per_node.sum(axis=0, keepdims=True), 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(p > 0, p * np.log(p / prior[:, None]), 0.0)
+    kl = terms.sum(axis=0)
+    return frozenset(str(w) for w in counts.vocabulary[cols[kl < max_kl]])
+
+
+def name_mask(
+    counts: PhraseCounts, generic: frozenset[str], *, bound: float = TRUNCATION_SHARE
+) -> np.ndarray:
+    """Boolean per vocabulary column: may this phrase be a name?
+
+    It must be name-shaped (:func:`thememap.describe.nounphrase.fragment_reason`) and not
+    cut out of a longer phrase: a phrase whose first word is preceded by the same word in
+    ``bound`` of that word's items ("purpose computer algebra" from "general purpose
+    computer algebra"), or whose last word is followed by the same word that often
+    ("software defined" before "radio"), is a truncation.
+    """
+    from thememap.describe.nounphrase import FUNCTION_WORDS, is_name_shaped
+
+    vocab = [str(p) for p in counts.vocabulary]
+    df = np.asarray(counts.matrix.sum(axis=0)).ravel()
+    word_df = {p: float(d) for p, d, n in zip(vocab, df, counts.n_words, strict=True) if n == 1}
+    left: dict[str, float] = {}
+    right: dict[str, float] = {}
+    for phrase, d, n in zip(vocab, df, counts.n_words, strict=True):
+        if n != 2:
+            continue
+        a, b = phrase.split()
+        if a not in FUNCTION_WORDS and a not in generic:
+            left[b] = max(left.get(b, 0.0), float(d))
+        if b not in FUNCTION_WORDS and b not in generic:
+            right[a] = max(right.get(a, 0.0), float(d))
+    out = np.zeros(len(vocab), dtype=bool)
+    for i, phrase in enumerate(vocab):
+        if not is_name_shaped(phrase, generic=generic):
+            continue
+        words = phrase.split()
+        first, last = words[0], words[-1]
+        if left.get(first, 0.0) >= bound * word_df.get(first, np.inf):
+            continue
+        if right.get(last, 0.0) >= bound * word_df.get(last, np.inf):
+            continue
+        out[i] = True
+    return out
+
+
+def aligned_counts(
+    texts: Sequence[str], counts: PhraseCounts, *, ngram_max: int, stop_words: Sequence[str]
+) -> PhraseCounts:
+    """Counts of ``texts`` (e.g. item titles) over the columns of ``counts``."""
+    if counts.vocabulary.size == 0:
+        return PhraseCounts(sparse.csr_matrix((len(texts), 0), dtype=np.float32), counts.vocabulary)
+    vectorizer = CountVectorizer(
+        analyzer=make_analyzer(ngram_max=ngram_max, stop_words=frozenset(stop_words)),
+        vocabulary={str(p): i for i, p in enumerate(counts.vocabulary)},
+        dtype=np.float32,
+    )
+    matrix = vectorizer.transform(texts).tocsr()
+    matrix.data[:] = 1.0
+    return PhraseCounts(matrix, counts.vocabulary)

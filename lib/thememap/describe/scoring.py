@@ -58,3 +58,39 @@ def zero_shot(centroids: np.ndarray, label_vectors: np.ndarray) -> tuple[np.ndar
     """(best label index, similarity matrix) for each centroid against label descriptions."""
     sims = centroids @ label_vectors.T
     return np.argmax(sims, axis=1), sims
+
+
+def calibrated_category(
+    centroids: np.ndarray,
+    label_vectors: np.ndarray,
+    item_sample: np.ndarray,
+    *,
+    min_lift: float,
+    min_margin: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Best category per centroid, or -1 where none clearly fits.
+
+    Similarities are put in units of how much a category's similarity varies between
+    single items (its standard deviation over ``item_sample``), so the thresholds do
+    not depend on the embedding model's cosine range. A category fits when it is
+    ``min_lift`` units above what the corpus as a whole scores (the unit mean of the
+    sample) *and* ``min_margin`` units above the runner-up.
+
+    Returns (best index or -1, raw similarity matrix, calibrated matrix).
+    """
+    sims = centroids @ label_vectors.T
+    item_sims = item_sample @ label_vectors.T
+    spread = np.maximum(item_sims.std(axis=0), 1e-6)
+    mean = item_sample.mean(axis=0)
+    mean = mean / max(float(np.linalg.norm(mean)), 1e-12)
+    base = mean @ label_vectors.T
+    z = (sims - base[None, :]) / spread[None, :]
+    best = np.argmax(sims, axis=1)
+    if sims.shape[1] > 1:
+        ranked = np.sort(z, axis=1)
+        runner = np.where(z[np.arange(len(z)), best] >= ranked[:, -1], ranked[:, -2], ranked[:, -1])
+    else:
+        runner = np.full(len(z), -np.inf)
+    own = z[np.arange(len(z)), best]
+    fits = (own >= min_lift) & (own - runner >= min_margin)
+    return np.where(fits, best, -1), sims, z
