@@ -156,3 +156,37 @@ def test_titles_feed_names_and_quotes() -> None:
     games = max(h.level(1), key=lambda n: n.size)
     summary = d.cards_[games.id].summary.lower()
     assert '"chess engine"' in summary and '"retro game"' in summary, summary
+
+
+def test_category_other_when_nothing_fits() -> None:
+    h = hierarchy()
+    unrelated = {
+        "cooking": "recipes for soup, bread, cakes and roasted vegetables",
+        "weather": "rain, wind, sunshine and tomorrow's temperature forecast",
+    }
+    cards = OfflineDescriber(DescribeParams(categories=unrelated), embedder=BowEmbedder()).fit(h)
+    assert {c.category for c in cards.cards_.values()} == {"other"}
+    fitting = {
+        "games": "chess engine board opening arcade shooter spaceship retro score levels",
+        "science": "telescope astronomy stars sky orbit molecule chemistry reaction atoms bonds",
+        "mail": "mail client inbox imap reader smtp server relay spam filter queue",
+        "cooking": "recipes for soup, bread, cakes and roasted vegetables",
+    }
+    picked = OfflineDescriber(DescribeParams(categories=fitting), embedder=BowEmbedder()).fit(h)
+    assert {picked.cards_[n.id].category for n in h.level(1)} == {"games", "science", "mail"}
+
+
+def test_summary_is_written_from_evidence_not_glued_titles() -> None:
+    h = hierarchy()
+    h.titles = [t.split(".")[0] for t in h.texts]
+    d = OfflineDescriber(DescribeParams(), embedder=BowEmbedder()).fit(h)
+    for node in h.nodes:
+        card = d.cards_[node.id]
+        reps = [h.texts[int(np.flatnonzero(h.item_ids == i)[0])] for i in card.representative_ids]
+        glued = " ".join(t.split(".")[0] + "." for t in reps[:2])
+        assert card.summary != glued
+        assert card.summary.startswith(f"{node.size} items")
+        assert "%" in card.summary and "E.g." in card.summary and len(card.summary) <= 300
+        if len(h.children(node)) > 1:
+            assert "sub-themes" in card.summary
+            assert all(d.cards_[c.id].pattern_name in card.summary for c in h.children(node))

@@ -33,7 +33,7 @@ CONNECTORS = frozenset({"of", "for", "and", "in", "on", "to", "with", "de", "la"
 # Exponent of the corpus-wide IDF factor (see ctfidf).
 CORPUS_IDF_POWER = 1.0
 # A phrase is cut out of a longer one when its edge word has the same neighbour this often.
-TRUNCATION_SHARE = 0.6
+TRUNCATION_SHARE = 0.5
 # Score multiplier per extra word in a phrase: readable phrases beat single words.
 PHRASE_BONUS = 0.35
 
@@ -57,19 +57,20 @@ def make_analyzer(
         tokens = [t for t in tokens if len(t) > 1 or t in "c"]
         out: set[str] = set()  # presence per item is all that is counted
         n_tokens = len(tokens)
+        stop = [t in stop_words for t in tokens]
+        # a stop word inside a phrase is allowed only if it is a connector
+        blocks = [st and t not in CONNECTORS for st, t in zip(stop, tokens, strict=True)]
         for i, first in enumerate(tokens):
-            if first in stop_words:
+            if stop[i]:
                 continue
-            for n in range(1, ngram_max + 1):
-                if i + n > n_tokens:
-                    break
-                last = tokens[i + n - 1]
-                if last in stop_words:
-                    continue
-                inner = tokens[i + 1 : i + n - 1]
-                if any(t in stop_words and t not in CONNECTORS for t in inner):
-                    continue  # "driver is compatible", "font this package": not a phrase
-                out.add(" ".join(tokens[i : i + n]))
+            out.add(first)
+            phrase = first
+            for j in range(i + 1, min(i + ngram_max, n_tokens)):
+                phrase = f"{phrase} {tokens[j]}"
+                if not stop[j]:
+                    out.add(phrase)
+                elif blocks[j]:
+                    break  # "driver is compatible", "font this package": not a phrase
         return list(out)
 
     return analyse
@@ -254,9 +255,13 @@ def generic_words(
 
 
 def name_mask(
-    counts: PhraseCounts, generic: frozenset[str], *, bound: float = TRUNCATION_SHARE
+    counts: PhraseCounts,
+    generic: frozenset[str],
+    *,
+    columns: np.ndarray | None = None,
+    bound: float = TRUNCATION_SHARE,
 ) -> np.ndarray:
-    """Boolean per vocabulary column: may this phrase be a name?
+    """Boolean per vocabulary column: may this phrase be a name? (only ``columns`` checked)
 
     It must be name-shaped (:func:`thememap.describe.nounphrase.fragment_reason`) and not
     cut out of a longer phrase: a phrase whose first word is preceded by the same word in
@@ -280,7 +285,8 @@ def name_mask(
         if b not in FUNCTION_WORDS and b not in generic:
             right[a] = max(right.get(a, 0.0), float(d))
     out = np.zeros(len(vocab), dtype=bool)
-    for i, phrase in enumerate(vocab):
+    for i in range(len(vocab)) if columns is None else columns.tolist():
+        phrase = vocab[i]
         if not is_name_shaped(phrase, generic=generic):
             continue
         words = phrase.split()
@@ -291,6 +297,31 @@ def name_mask(
             continue
         out[i] = True
     return out
+
+
+def candidate_columns(
+    hierarchy: Hierarchy, counts: PhraseCounts, *, per_node: int = 60
+) -> np.ndarray:
+    """Columns that could name some cluster: each node's best by c-TF-IDF and by coverage.
+
+    Only these need the (slower, per-phrase) name-shape check.
+    """
+    n_items = max(counts.matrix.shape[0], 1)
+    corpus_df = np.asarray(counts.matrix.sum(axis=0)).ravel()
+    corpus_idf = np.log(n_items / np.maximum(corpus_df, 1.0))
+    chosen: set[int] = set()
+    for level in hierarchy.levels:
+        for group in hierarchy.sibling_groups(level):
+            df = class_counts(counts, group)
+            sizes = np.array([n.size for n in group], dtype=np.float32)
+            share = df / np.maximum(sizes[:, None], 1.0)
+            for scores in (ctfidf(df, sizes, corpus_idf), share * corpus_idf[None, :]):
+                k = min(per_node, scores.shape[1])
+                if k == 0:
+                    continue
+                top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+                chosen.update(int(c) for c in top.ravel())
+    return np.asarray(sorted(chosen), dtype=np.int64)
 
 
 def aligned_counts(

@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 _CASE_TOKEN = re.compile(r"[^\W\d_][\w+#'-]*[\w+#]|[^\W\d_]", re.UNICODE)
 UNNAMED = "Unnamed cluster"
 CASE_SAMPLE = 5_000  # texts read for the corpus spelling of name words
+SHARED_MIN = 0.05  # a child "says" a phrase when this share of its items hold it
 PLURAL_SHARE = 0.3  # a name's head noun goes plural when the plural is this common
 
 
@@ -57,10 +58,10 @@ PLURAL_SHARE = 0.3  # a name's head noun goes plural when the plural is this com
 class NamingSettings:
     """How candidates are gathered and scored (defaults in DescribeParams)."""
 
-    candidates: int = 12  # embedded per cluster (c-TF-IDF); a quarter more each by coverage, titles
+    candidates: int = 8  # embedded per cluster (c-TF-IDF); a quarter more each by coverage, titles
     contrast: float = 1.0
     coverage_power: float = 0.5
-    parent_coverage_power: float = 1.0  # a parent's name must cover more of its items
+    parent_coverage_power: float = 0.5  # for clusters with children
     title_weight: float = 0.5
 
 
@@ -159,6 +160,16 @@ def _pluralise(phrase: str, plurals: dict[str, str]) -> str:
         return phrase
     words[-1] = plurals.get(words[-1], words[-1])
     return " ".join(words)
+
+
+def _spread(
+    children: Sequence[ClusterNode], coverage: dict[int, np.ndarray], cols: list[int]
+) -> np.ndarray:
+    """Per phrase: share of the parent's items in children where >= SHARED_MIN hold it."""
+    sizes = np.array([c.size for c in children], dtype=np.float64)
+    held = np.vstack([coverage[c.id][cols] >= SHARED_MIN for c in children])
+    out: np.ndarray = (sizes[:, None] * held).sum(axis=0) / sizes.sum()
+    return out
 
 
 def child_weights(children: Sequence[ClusterNode]) -> np.ndarray:
@@ -260,8 +271,11 @@ class Namer:
                     scored[node.id] = []
                     continue
                 cov = cov_of[node.id][cols]
-                power = s.parent_coverage_power if hierarchy.children(node) else s.coverage_power
+                children = hierarchy.children(node)
+                power = s.parent_coverage_power if children else s.coverage_power
                 value = np.power(np.maximum(cov, 1e-6), power) * bonus[cols]
+                if len(children) >= 2:  # what the children share, not what one of them says
+                    value = value * np.minimum(1.0, 2.0 * _spread(children, coverage, cols))
                 if phrase_vectors is not None:
                     sims = phrase_vectors[[col_row[c] for c in cols]] @ level_centres.T
                     own = sims[:, row]

@@ -39,7 +39,11 @@ CONTENT_WORDS = frozenset(
 FUNCTION_WORDS = (frozenset(ENGLISH_STOP_WORDS) - CONTENT_WORDS) | frozenset(
     {"able", "unable", "lets", "let", "allow", "via", "etc", "e.g", "i.e", "also", "just",
      "like", "s", "t", "can't", "don't", "it's", "isn't", "doesn't", "won't", "ll", "ve",
-     "yes", "ok", "okay", "oh", "hi", "hello", "thanks", "thank"}
+     "yes", "ok", "okay", "oh", "hi", "hello", "thanks", "thank",
+     # the commonest function words of other languages met in English corpora
+     "para", "por", "con", "los", "las", "el", "del", "une", "des", "les", "le", "et", "pour",
+     "avec", "und", "der", "die", "das", "für", "mit", "von", "zu", "для", "и", "в", "на",
+     "\u0441", "по", "di", "il", "per", "da", "em", "um", "uma"}
 )  # fmt: skip
 
 # Adjectives, quantifiers and participles that leave a phrase dangling when they end it.

@@ -25,6 +25,7 @@ from thememap.describe.keyphrases import (
     PhraseCounts,
     _stem,
     aligned_counts,
+    candidate_columns,
     generic_words,
     name_mask,
 )
@@ -95,11 +96,16 @@ class OfflineDescriber:
                 candidates=p.name_candidates,
                 contrast=p.name_contrast,
                 coverage_power=p.name_coverage_power,
+                parent_coverage_power=p.name_parent_coverage_power,
             ),
         ).fit(
             hierarchy,
             self.counts_,
-            name_mask(self.counts_, self.generic_),
+            name_mask(
+                self.counts_,
+                self.generic_,
+                columns=candidate_columns(hierarchy, self.counts_),
+            ),
             title_counts=title_counts,
         )
         self.namer_ = namer

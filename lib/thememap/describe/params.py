@@ -73,7 +73,7 @@ class DescribeParams(StrictModel):
     summary_sentences: int = Field(2, ge=1, le=5, description="sentences in an offline summary")
     summary_max_chars: int = Field(300, ge=40, description="offline summary length cap")
     name_candidates: int = Field(
-        12, ge=1, le=200, description="offline names: candidate phrases embedded per cluster"
+        8, ge=1, le=200, description="offline names: candidate phrases embedded per cluster"
     )
     name_contrast: float = Field(
         1.0,
@@ -83,6 +83,9 @@ class DescribeParams(StrictModel):
     name_coverage_power: float = Field(
         0.5, ge=0.0, le=2.0, description="offline names: weight of coverage (share of items)"
     )
+    name_parent_coverage_power: float = Field(
+        0.5, ge=0.0, le=2.0, description="offline names: the same for clusters with children"
+    )
     generic_share: float = Field(
         0.05, gt=0.0, le=1.0, description="a word in this share of all items may be generic ..."
     )
@@ -90,10 +93,10 @@ class DescribeParams(StrictModel):
         0.25, ge=0.0, description="... when spread like the top clusters' sizes (KL, nats)"
     )
     category_min_lift: float = Field(
-        0.5, description="offline category: item-spread units above the corpus, else 'other'"
+        0.25, description="offline category: item-spread units above the corpus, else 'other'"
     )
     category_min_margin: float = Field(
-        0.25, ge=0.0, description="offline category: units above the runner-up, else 'other'"
+        0.1, ge=0.0, description="offline category: units above the runner-up, else 'other'"
     )
     # -- LLM cards ---------------------------------------------------------------------
     provider: Literal["openai", "openai_compatible"] = Field(
