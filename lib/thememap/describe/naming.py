@@ -17,8 +17,8 @@ For every cluster (KeyBERT / Toponymy style, with the model that embedded the it
    their coverages (each child counts the same), so a phrase of its largest child alone
    scores low;
 3. **choice**, top-down: siblings take the best names greedily (best score first, no two
-   alike), and a child never takes its parent's name nor a phrase made only of the
-   parent's words ("Mail" under "Mail clients"): it takes a more specific one.
+   alike), and a child never takes its parent's (or any ancestor's) name nor a phrase made
+   only of their words ("Mail" under "Mail clients"): it takes a more specific one.
 
 Names are title-cased with each word in its most frequent spelling in the corpus
 ("SQL database" -> "SQL Database", "latex" -> "LaTeX").
@@ -101,6 +101,11 @@ class CaseMap:
         if form[1:] != form[1:].lower():  # SQL, LaTeX, iOS, GNOME: keep as written
             return form
         return word[:1].upper() + word[1:]
+
+    def has_stray_token(self, phrase: str) -> bool:
+        """A one- or two-letter word the corpus writes in lower case ("tm", "pd"): not a name."""
+        return any(len(w) <= 2 and self.forms.get(w, w) == w.lower() for w in phrase.split()
+                   if w not in CONNECTORS)  # fmt: skip
 
     def plain(self, phrase: str) -> str:
         """A lower-case phrase with acronyms and brand names as the corpus writes them."""
@@ -296,11 +301,10 @@ class Namer:
             nid: {str(vocab[c]): round(float(coverage[nid][c]), 4) for _, c in ranked}
             for nid, ranked in scored.items()
         }
-        chosen = self._choose(hierarchy, scored, vocab)
-        words = {w for phrase in chosen.values() for w in phrase.split()}
-        words |= {w for ranked in self.phrases_.values() for p in ranked[:6] for w in p.split()}
+        words = {w for ranked in self.phrases_.values() for p in ranked for w in p.split()}
         step = max(1, len(hierarchy.texts) // CASE_SAMPLE)
         case = CaseMap(hierarchy.texts[::step], words)
+        chosen = self._choose(hierarchy, scored, vocab, case)
         self.case_ = case
         self.keys_ = {nid: stem_key(p) for nid, p in chosen.items()}
         plural = _plurals(counts)
@@ -317,23 +321,32 @@ class Namer:
 
     @staticmethod
     def _choose(
-        hierarchy: Hierarchy, scored: dict[int, list[tuple[float, int]]], vocab: np.ndarray
+        hierarchy: Hierarchy,
+        scored: dict[int, list[tuple[float, int]]],
+        vocab: np.ndarray,
+        case: CaseMap,
     ) -> dict[int, str]:
         """Top-down; within a sibling group best score first; no repeats of parent or sibling."""
         chosen: dict[int, str] = {}
         for level in hierarchy.levels:
             for group in hierarchy.sibling_groups(level):
+                ancestors: list[frozenset[str]] = []
                 parent_id = group[0].parent_id
-                parent_key = stem_key(chosen[parent_id]) if parent_id in chosen else frozenset()
+                while parent_id is not None:
+                    if chosen.get(parent_id):
+                        ancestors.append(stem_key(chosen[parent_id]))
+                    parent_id = hierarchy.node(parent_id).parent_id
                 taken: set[frozenset[str]] = set()
                 options: dict[int, list[tuple[float, str]]] = {}
                 for node in group:
                     ok = []
                     for value, col in scored.get(node.id, []):
                         phrase = str(vocab[col])
+                        if case.has_stray_token(phrase):
+                            continue
                         key = stem_key(phrase)
-                        if parent_key and key <= parent_key:
-                            continue  # the parent's name, or only its words: not more specific
+                        if any(key <= above for above in ancestors):
+                            continue  # an ancestor's name, or only its words: not more specific
                         ok.append((value, phrase))
                     options[node.id] = ok
                 pending = {n.id for n in group}

@@ -83,7 +83,8 @@ VERBS = frozenset(
      "visualise", "install", "configure", "compute", "retrieve", "extract", "perform",
      "enhance", "improve", "connect", "send", "receive", "listen", "learn", "explore",
      "discover", "remove", "delete", "add", "adds", "edit", "edits", "write", "read",
-     "produce", "produces", "describe", "describes", "turn", "turns", "keep", "keeps"}
+     "produce", "produces", "describe", "describes", "turn", "turns", "keep", "keeps",
+     "play", "plays"}
 )  # fmt: skip
 
 # Nouns with an adjective-looking suffix (they may end a name).

@@ -90,7 +90,7 @@ class DescribeParams(StrictModel):
         0.05, gt=0.0, le=1.0, description="a word in this share of all items may be generic ..."
     )
     generic_max_kl: float = Field(
-        0.25, ge=0.0, description="... when spread like the top clusters' sizes (KL, nats)"
+        0.35, ge=0.0, description="... when spread like the top clusters' sizes (KL, nats)"
     )
     category_min_lift: float = Field(
         0.25, description="offline category: item-spread units above the corpus, else 'other'"
