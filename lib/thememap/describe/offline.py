@@ -197,6 +197,7 @@ class OfflineDescriber:
             phrases=phrases,
             quotes=quotes,
             parts=parts,
+            max_quotes=self.params.summary_sentences,
             max_chars=self.params.summary_max_chars,
         )
 

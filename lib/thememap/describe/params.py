@@ -70,7 +70,9 @@ class DescribeParams(StrictModel):
     mmr_lambda: float = Field(
         0.7, ge=0.0, le=1.0, description="representatives: 1 = nearest centroid, 0 = most diverse"
     )
-    summary_sentences: int = Field(2, ge=1, le=5, description="sentences in an offline summary")
+    summary_sentences: int = Field(
+        2, ge=1, le=5, description="short quotes of representative items in an offline summary"
+    )
     summary_max_chars: int = Field(300, ge=40, description="offline summary length cap")
     name_candidates: int = Field(
         8, ge=1, le=200, description="offline names: candidate phrases embedded per cluster"

@@ -86,6 +86,7 @@ def evidence_summary(
     phrases: Sequence[tuple[str, float]],
     quotes: Sequence[str],
     parts: Sequence[tuple[str, int]] = (),
+    max_quotes: int = 2,
     max_chars: int = 300,
 ) -> str:
     """What a person would write from the evidence, in at most ``max_chars``.
@@ -118,10 +119,10 @@ def evidence_summary(
             continue
         seen.add(q.lower())
         picked.append(f'"{q}"')
-        if len(picked) == 2:
+        if len(picked) == max_quotes:
             break
     summary = " ".join(sentences)
-    for n in (2, 1):
+    for n in range(len(picked), 0, -1):
         if picked[:n]:
             candidate = f"{summary} E.g. {'; '.join(picked[:n])}."
             if len(candidate) <= max_chars:
