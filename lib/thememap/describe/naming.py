@@ -59,8 +59,8 @@ class NamingSettings:
     """How candidates are gathered and scored (defaults in DescribeParams)."""
 
     candidates: int = 8  # embedded per cluster (c-TF-IDF); a quarter more each by coverage, titles
-    contrast: float = 1.0
-    coverage_power: float = 0.5
+    contrast: float = 2.0
+    coverage_power: float = 0.3
     parent_coverage_power: float = 0.5  # for clusters with children
     title_weight: float = 0.5
 

@@ -78,12 +78,12 @@ class DescribeParams(StrictModel):
         8, ge=1, le=200, description="offline names: candidate phrases embedded per cluster"
     )
     name_contrast: float = Field(
-        1.0,
+        2.0,
         ge=0.0,
         description="offline names: weight of the margin over the nearest other cluster",
     )
     name_coverage_power: float = Field(
-        0.5, ge=0.0, le=2.0, description="offline names: weight of coverage (share of items)"
+        0.3, ge=0.0, le=2.0, description="offline names: weight of coverage (share of items)"
     )
     name_parent_coverage_power: float = Field(
         0.5, ge=0.0, le=2.0, description="offline names: the same for clusters with children"
