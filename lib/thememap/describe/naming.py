@@ -13,9 +13,10 @@ For every cluster (KeyBERT / Toponymy style, with the model that embedded the it
 
    where ``p`` is the phrase's embedding and ``own`` the cluster's centre; coverage is the
    share of its items holding the phrase. A **parent** is named from what its children
-   share: its centre is the mean of its children's centres and its coverage the mean of
-   their coverages (each child counts the same), so a phrase of its largest child alone
-   scores low;
+   share: its centre and coverage are its children's, averaged with sqrt(size) weights (a
+   big child counts more, not all), and the score is cut when under half of the parent's
+   items sit in children where >= 5% hold the phrase, so neither its largest child nor a
+   small distinctive one names it alone;
 3. **choice**, top-down: siblings take the best names greedily (best score first, no two
    alike), and a child never takes its parent's (or any ancestor's) name nor a phrase made
    only of their words ("Mail" under "Mail clients"): it takes a more specific one.
