@@ -190,3 +190,10 @@ def test_summary_is_written_from_evidence_not_glued_titles() -> None:
         if len(h.children(node)) > 1:
             assert "sub-themes" in card.summary
             assert all(d.cards_[c.id].pattern_name in card.summary for c in h.children(node))
+
+
+def test_a_single_cluster_is_still_named() -> None:
+    texts = ["alpha beta gamma", "alpha beta delta", "alpha gamma epsilon"]
+    h = Hierarchy.from_labels(np.arange(3), BowEmbedder().embed(texts), texts, [np.zeros(3, int)])
+    card = OfflineDescriber(DescribeParams(), embedder=BowEmbedder()).fit(h).cards_[1]
+    assert card.pattern_name != "Unnamed cluster" and card.summary.startswith("3 items")

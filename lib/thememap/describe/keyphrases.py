@@ -233,7 +233,8 @@ def generic_words(
     over the ``top_nodes`` (the coarsest clusters) is close to the clusters' own size
     distribution: Kullback-Leibler divergence of P(cluster | word) from P(cluster)
     under ``max_kl`` nats ("package" in package descriptions: 0.03; "game", as common
-    but concentrated in one cluster: 1.8). Nothing about any corpus is hard-coded.
+    but concentrated in one cluster: 1.8). Nothing about any corpus is hard-coded. With
+    fewer than two top clusters no word is generic.
     """
     n_items = counts.matrix.shape[0]
     if n_items == 0 or counts.vocabulary.size == 0:
@@ -242,8 +243,8 @@ def generic_words(
     cols = np.flatnonzero((df >= min_share * n_items) & (counts.n_words == 1))
     if cols.size == 0:
         return frozenset()
-    if len(top_nodes) < 2:
-        return frozenset(str(w) for w in counts.vocabulary[cols])
+    if len(top_nodes) < 2:  # one top cluster: nothing to tell generic from topical
+        return frozenset()
     per_node = class_counts(counts, top_nodes)[:, cols]  # (nodes, cols)
     sizes = np.array([n.size for n in top_nodes], dtype=np.float64)
     prior = sizes / sizes.sum()
