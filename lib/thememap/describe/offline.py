@@ -6,8 +6,9 @@
   the phrases most items hold (with their shares) and one or two short quotes
   (titles where the items have them) of representative items (MMR around the centroid);
 * ``category``: the category whose *description*, embedded with the same local model, is
-  nearest the cluster centre, kept only when it clearly fits (a margin over the
-  corpus and over the runner-up, in units of item-to-item spread), else ``other``;
+  nearest the cluster centre, kept only when it clearly beats the runner-up and the cluster's
+  items are nearer it than the corpus's items on average (both in units of item-to-item
+  spread), else ``other``;
 * ``strength``: coherence over the random-cluster baseline mapped to 1-10
   (:mod:`thememap.describe.scoring`).
 """
@@ -124,8 +125,12 @@ class OfflineDescriber:
                     centroids,
                     category_vectors,
                     sample,
-                    min_lift=p.category_min_lift,
                     min_margin=p.category_min_margin,
+                    min_lift=p.category_min_lift,
+                    member_means=np.vstack(
+                        [hierarchy.vectors[n.members].mean(axis=0) for n in nodes]
+                    ),
+                    sizes=np.array([n.size for n in nodes]),
                 )
             for row, node in enumerate(nodes):
                 member_vectors = hierarchy.vectors[node.members]

@@ -95,10 +95,12 @@ class DescribeParams(StrictModel):
         0.35, ge=0.0, description="... when spread like the top clusters' sizes (KL, nats)"
     )
     category_min_lift: float = Field(
-        0.25, description="offline category: item-spread units above the corpus, else 'other'"
+        0.1, description="offline category: item-spread units nearer than the corpus, else 'other'"
     )
     category_min_margin: float = Field(
-        0.1, ge=0.0, description="offline category: units above the runner-up, else 'other'"
+        0.3,
+        ge=0.0,
+        description="offline category: margin over the runner-up in item-spread units, else 'other'",
     )
     # -- LLM cards ---------------------------------------------------------------------
     provider: Literal["openai", "openai_compatible"] = Field(

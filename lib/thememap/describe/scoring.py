@@ -65,32 +65,50 @@ def calibrated_category(
     label_vectors: np.ndarray,
     item_sample: np.ndarray,
     *,
-    min_lift: float,
     min_margin: float,
+    min_lift: float,
+    member_means: np.ndarray | None = None,
+    sizes: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Best category per centroid, or -1 where none clearly fits.
+    """Nearest category per centroid, or -1 where it does not clearly fit.
 
-    Similarities are put in units of how much a category's similarity varies between
-    single items (its standard deviation over ``item_sample``), so the thresholds do
-    not depend on the embedding model's cosine range. A category fits when it is
-    ``min_lift`` units above what the corpus as a whole scores (the unit mean of the
-    sample) *and* ``min_margin`` units above the runner-up.
+    Both tests are in units of how much single items vary (standard deviations over
+    ``item_sample``), so thresholds do not depend on the model's cosine range:
 
-    Returns (best index or -1, raw similarity matrix, calibrated matrix).
+    * **margin**: the cluster prefers its nearest description over the runner-up by at
+      least ``min_margin`` units of that preference's spread over items;
+    * **lift**: the cluster's items are closer to that description than the corpus's items
+      are on average, by at least ``min_lift`` units (a category every item is equally
+      near, such as one that fits nothing, says nothing about this cluster), and by two
+      standard errors of a mean of ``sizes`` items (``2 / sqrt(size)``).
+
+    ``member_means``: the (not normalised) mean vector of each cluster's items, for the
+    lift; defaults to ``centroids``. Returns (best index or -1, raw similarities, margin).
     """
     sims = centroids @ label_vectors.T
+    n = len(sims)
+    rows = np.arange(n)
+    sizes = np.full(n, np.inf) if sizes is None else np.asarray(sizes, dtype=np.float64)
     item_sims = item_sample @ label_vectors.T
-    spread = np.maximum(item_sims.std(axis=0), 1e-6)
-    mean = item_sample.mean(axis=0)
-    mean = mean / max(float(np.linalg.norm(mean)), 1e-12)
-    base = mean @ label_vectors.T
-    z = (sims - base[None, :]) / spread[None, :]
+    means = centroids if member_means is None else member_means
+    lift = (
+        (means - item_sample.mean(axis=0))
+        @ label_vectors.T
+        / np.maximum(item_sims.std(axis=0), 1e-6)
+    )
     best = np.argmax(sims, axis=1)
-    if sims.shape[1] > 1:
-        ranked = np.sort(z, axis=1)
-        runner = np.where(z[np.arange(len(z)), best] >= ranked[:, -1], ranked[:, -2], ranked[:, -1])
+    if sims.shape[1] == 1:
+        margin = np.full(n, np.inf)
     else:
-        runner = np.full(len(z), -np.inf)
-    own = z[np.arange(len(z)), best]
-    fits = (own >= min_lift) & (own - runner >= min_margin)
-    return np.where(fits, best, -1), sims, z
+        runner = np.argsort(-sims, axis=1)[:, 1]
+        spread = np.array(
+            [
+                float(np.std(item_sims[:, b] - item_sims[:, r]))
+                for b, r in zip(best, runner, strict=True)
+            ]
+        )
+        margin = (sims[rows, best] - sims[rows, runner]) / np.maximum(spread, 1e-6)
+    # a small cluster's mean wanders: its lift must also clear two standard errors
+    floor = np.maximum(min_lift, 2.0 / np.sqrt(np.maximum(sizes, 1.0)))
+    fits = (margin >= min_margin) & (lift[rows, best] >= floor)
+    return np.where(fits, best, -1), sims, margin
