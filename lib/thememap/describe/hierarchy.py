@@ -39,12 +39,15 @@ class Hierarchy:
     vectors: np.ndarray
     texts: list[str]
     nodes: list[ClusterNode]
+    titles: list[str] | None = None  # item titles (``input.title_field``), aligned with texts
     _by_id: dict[int, ClusterNode] = field(init=False, repr=False)
     _children: dict[int | None, list[ClusterNode]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not (len(self.item_ids) == len(self.vectors) == len(self.texts)):
             raise ValueError("item_ids, vectors and texts must be aligned")
+        if self.titles is not None and len(self.titles) != len(self.texts):
+            raise ValueError("titles must be aligned with texts")
         self._by_id = {node.id: node for node in self.nodes}
         self._children = {}
         for node in sorted(self.nodes, key=lambda n: n.id):
@@ -95,6 +98,8 @@ class Hierarchy:
         vectors: np.ndarray,
         texts: Sequence[str],
         labels: Sequence[np.ndarray],
+        *,
+        titles: Sequence[str] | None = None,
     ) -> Hierarchy:
         """Build from one label array per level (coarse first, nested, every item labelled).
 
@@ -120,4 +125,10 @@ class Hierarchy:
                 ids_here[int(label)] = next_id
                 next_id += 1
             parent_of_label, previous = ids_here, level_labels
-        return cls(np.asarray(item_ids), np.asarray(vectors, np.float32), list(texts), nodes)
+        return cls(
+            np.asarray(item_ids),
+            np.asarray(vectors, np.float32),
+            list(texts),
+            nodes,
+            titles=None if titles is None else [str(t) for t in titles],
+        )

@@ -32,6 +32,8 @@ _TOKEN = re.compile(r"[^\W\d_][\w+#'-]*[\w+#]|[^\W\d_]", re.UNICODE)
 CONNECTORS = frozenset({"of", "for", "and", "in", "on", "to", "with", "de", "la", "du"})
 # Exponent of the corpus-wide IDF factor (see ctfidf).
 CORPUS_IDF_POWER = 1.0
+# A phrase is cut out of a longer one when its edge word has the same neighbour this often.
+TRUNCATION_SHARE = 0.5
 # Score multiplier per extra word in a phrase: readable phrases beat single words.
 PHRASE_BONUS = 0.35
 
@@ -55,19 +57,20 @@ def make_analyzer(
         tokens = [t for t in tokens if len(t) > 1 or t in "c"]
         out: set[str] = set()  # presence per item is all that is counted
         n_tokens = len(tokens)
+        stop = [t in stop_words for t in tokens]
+        # a stop word inside a phrase is allowed only if it is a connector
+        blocks = [st and t not in CONNECTORS for st, t in zip(stop, tokens, strict=True)]
         for i, first in enumerate(tokens):
-            if first in stop_words:
+            if stop[i]:
                 continue
-            for n in range(1, ngram_max + 1):
-                if i + n > n_tokens:
-                    break
-                last = tokens[i + n - 1]
-                if last in stop_words:
-                    continue
-                inner = tokens[i + 1 : i + n - 1]
-                if any(t in stop_words and t not in CONNECTORS for t in inner):
-                    continue  # "driver is compatible", "font this package": not a phrase
-                out.add(" ".join(tokens[i : i + n]))
+            out.add(first)
+            phrase = first
+            for j in range(i + 1, min(i + ngram_max, n_tokens)):
+                phrase = f"{phrase} {tokens[j]}"
+                if not stop[j]:
+                    out.add(phrase)
+                elif blocks[j]:
+                    break  # "driver is compatible", "font this package": not a phrase
         return list(out)
 
     return analyse
@@ -215,3 +218,124 @@ def name_from_phrases(phrases: Sequence[str], *, min_words: int = 2, max_words: 
             break
     name = ", ".join(parts)
     return name[:1].upper() + name[1:]
+
+
+def generic_words(
+    counts: PhraseCounts,
+    top_nodes: Sequence[ClusterNode],
+    *,
+    min_share: float = 0.05,
+    max_kl: float = 0.25,
+) -> frozenset[str]:
+    """Corpus boilerplate: single words in many items, spread evenly over the top clusters.
+
+    A word is generic when at least ``min_share`` of all items hold it and its spread
+    over the ``top_nodes`` (the coarsest clusters) is close to the clusters' own size
+    distribution: Kullback-Leibler divergence of P(cluster | word) from P(cluster)
+    under ``max_kl`` nats ("package" in package descriptions: 0.03; "game", as common
+    but concentrated in one cluster: 1.8). Nothing about any corpus is hard-coded. With
+    fewer than two top clusters no word is generic.
+    """
+    n_items = counts.matrix.shape[0]
+    if n_items == 0 or counts.vocabulary.size == 0:
+        return frozenset()
+    df = np.asarray(counts.matrix.sum(axis=0)).ravel()
+    cols = np.flatnonzero((df >= min_share * n_items) & (counts.n_words == 1))
+    if cols.size == 0:
+        return frozenset()
+    if len(top_nodes) < 2:  # one top cluster: nothing to tell generic from topical
+        return frozenset()
+    per_node = class_counts(counts, top_nodes)[:, cols]  # (nodes, cols)
+    sizes = np.array([n.size for n in top_nodes], dtype=np.float64)
+    prior = sizes / sizes.sum()
+    p = per_node / np.maximum(per_node.sum(axis=0, keepdims=True), 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(p > 0, p * np.log(p / prior[:, None]), 0.0)
+    kl = terms.sum(axis=0)
+    return frozenset(str(w) for w in counts.vocabulary[cols[kl < max_kl]])
+
+
+def name_mask(
+    counts: PhraseCounts,
+    generic: frozenset[str],
+    *,
+    columns: np.ndarray | None = None,
+    bound: float = TRUNCATION_SHARE,
+) -> np.ndarray:
+    """Boolean per vocabulary column: may this phrase be a name? (only ``columns`` checked)
+
+    It must be name-shaped (:func:`thememap.describe.nounphrase.fragment_reason`) and not
+    cut out of a longer phrase: a phrase whose first word is preceded by the same word in
+    ``bound`` of that word's items ("purpose computer algebra" from "general purpose
+    computer algebra"), or whose last word is followed by the same word that often
+    ("software defined" before "radio"), is a truncation.
+    """
+    from thememap.describe.nounphrase import FUNCTION_WORDS, is_name_shaped
+
+    vocab = [str(p) for p in counts.vocabulary]
+    df = np.asarray(counts.matrix.sum(axis=0)).ravel()
+    word_df = {p: float(d) for p, d, n in zip(vocab, df, counts.n_words, strict=True) if n == 1}
+    left: dict[str, float] = {}
+    right: dict[str, float] = {}
+    for phrase, d, n in zip(vocab, df, counts.n_words, strict=True):
+        if n != 2:
+            continue
+        a, b = phrase.split()
+        if a not in FUNCTION_WORDS and a not in generic:
+            left[b] = max(left.get(b, 0.0), float(d))
+        if b not in FUNCTION_WORDS and b not in generic:
+            right[a] = max(right.get(a, 0.0), float(d))
+    out = np.zeros(len(vocab), dtype=bool)
+    for i in range(len(vocab)) if columns is None else columns.tolist():
+        phrase = vocab[i]
+        if not is_name_shaped(phrase, generic=generic):
+            continue
+        words = phrase.split()
+        first, last = words[0], words[-1]
+        if left.get(first, 0.0) >= bound * word_df.get(first, np.inf):
+            continue
+        if right.get(last, 0.0) >= bound * word_df.get(last, np.inf):
+            continue
+        out[i] = True
+    return out
+
+
+def candidate_columns(
+    hierarchy: Hierarchy, counts: PhraseCounts, *, per_node: int = 60
+) -> np.ndarray:
+    """Columns that could name some cluster: each node's best by c-TF-IDF and by coverage.
+
+    Only these need the (slower, per-phrase) name-shape check.
+    """
+    n_items = max(counts.matrix.shape[0], 1)
+    corpus_df = np.asarray(counts.matrix.sum(axis=0)).ravel()
+    corpus_idf = np.log(n_items / np.maximum(corpus_df, 1.0))
+    chosen: set[int] = set()
+    for level in hierarchy.levels:
+        for group in hierarchy.sibling_groups(level):
+            df = class_counts(counts, group)
+            sizes = np.array([n.size for n in group], dtype=np.float32)
+            share = df / np.maximum(sizes[:, None], 1.0)
+            for scores in (ctfidf(df, sizes, corpus_idf), share * corpus_idf[None, :]):
+                k = min(per_node, scores.shape[1])
+                if k == 0:
+                    continue
+                top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+                chosen.update(int(c) for c in top.ravel())
+    return np.asarray(sorted(chosen), dtype=np.int64)
+
+
+def aligned_counts(
+    texts: Sequence[str], counts: PhraseCounts, *, ngram_max: int, stop_words: Sequence[str]
+) -> PhraseCounts:
+    """Counts of ``texts`` (e.g. item titles) over the columns of ``counts``."""
+    if counts.vocabulary.size == 0:
+        return PhraseCounts(sparse.csr_matrix((len(texts), 0), dtype=np.float32), counts.vocabulary)
+    vectorizer = CountVectorizer(
+        analyzer=make_analyzer(ngram_max=ngram_max, stop_words=frozenset(stop_words)),
+        vocabulary={str(p): i for i, p in enumerate(counts.vocabulary)},
+        dtype=np.float32,
+    )
+    matrix = vectorizer.transform(texts).tocsr()
+    matrix.data[:] = 1.0
+    return PhraseCounts(matrix, counts.vocabulary)

@@ -1,10 +1,14 @@
 """Offline cards: no key, no network, a few seconds for hundreds of clusters.
 
-* ``pattern_name``: the cluster's best key phrases contrasted with its siblings
-  (:mod:`thememap.describe.keyphrases`), 2-5 words;
-* ``summary``: first sentences of its representative items (MMR around the centroid);
-* ``category``: the category whose *description*, embedded with the same local model,
-  is nearest the cluster centroid (zero-shot);
+* ``pattern_name``: a noun phrase scored by embedding, contrast with the other clusters and
+  coverage, parents from what their children share (:mod:`thememap.describe.naming`);
+* ``summary``: what the items are about, written from the evidence: size, sub-themes,
+  the phrases most items hold (with their shares) and one or two short quotes
+  (titles where the items have them) of representative items (MMR around the centroid);
+* ``category``: the category whose *description*, embedded with the same local model, is
+  nearest the cluster centre, kept only when it clearly beats the runner-up and the cluster's
+  items are nearer it than the corpus's items on average (both in units of item-to-item
+  spread), else ``other``;
 * ``strength``: coherence over the random-cluster baseline mapped to 1-10
   (:mod:`thememap.describe.scoring`).
 """
@@ -15,22 +19,36 @@ import logging
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from thememap.describe.cards import Card
-from thememap.describe.hierarchy import Hierarchy
-from thememap.describe.keyphrases import PhraseCounts, name_from_phrases, sibling_keyphrases
+from thememap.describe.hierarchy import ClusterNode, Hierarchy
+from thememap.describe.keyphrases import (
+    PhraseCounts,
+    _stem,
+    aligned_counts,
+    candidate_columns,
+    generic_words,
+    name_mask,
+)
+from thememap.describe.naming import Namer, NamingSettings
+from thememap.describe.nounphrase import FUNCTION_WORDS
 from thememap.describe.params import DescribeParams
-from thememap.describe.representatives import extractive_summary, mmr
-from thememap.describe.scoring import FULL_LIFT, coherence, random_baseline, strength, zero_shot
+from thememap.describe.representatives import evidence_summary, mmr, short_quote
+from thememap.describe.scoring import (
+    FULL_LIFT,
+    calibrated_category,
+    coherence,
+    random_baseline,
+    strength,
+)
 from thememap.embed.base import Embedder
 
 log = logging.getLogger(__name__)
 
 
 def stop_words(params: DescribeParams) -> list[str]:
-    """The stop words of the key-phrase analyser (built-in list + ``extra_stop_words``)."""
-    base = set(ENGLISH_STOP_WORDS) if params.stop_words == "english" else set()
+    """The stop words of the key-phrase analyser (function words + ``extra_stop_words``)."""
+    base = set(FUNCTION_WORDS) if params.stop_words == "english" else set()
     return sorted(base | {w.lower() for w in params.extra_stop_words})
 
 
@@ -55,29 +73,65 @@ class OfflineDescriber:
     def fit(self, hierarchy: Hierarchy) -> OfflineDescriber:
         """Compute ``cards_`` for every node of ``hierarchy``."""
         p = self.params
+        stops = stop_words(p)
         self.counts_ = PhraseCounts.fit(
             hierarchy.texts,
             ngram_max=p.ngram_max,
             min_df=p.min_df,
             max_vocab=p.max_vocab,
-            stop_words=stop_words(p),
+            stop_words=stops,
         )
-        phrases = sibling_keyphrases(hierarchy, self.counts_, k=p.keywords)
-        names = self._names(hierarchy, phrases)
+        top = hierarchy.level(hierarchy.levels[0]) if hierarchy.levels else []
+        self.generic_ = generic_words(
+            self.counts_, top, min_share=p.generic_share, max_kl=p.generic_max_kl
+        )
+        titles = hierarchy.titles
+        title_counts = (
+            aligned_counts(titles, self.counts_, ngram_max=p.ngram_max, stop_words=stops)
+            if titles is not None and any(titles)
+            else None
+        )
+        namer = Namer(
+            embedder=self.embedder,
+            settings=NamingSettings(
+                candidates=p.name_candidates,
+                contrast=p.name_contrast,
+                coverage_power=p.name_coverage_power,
+                parent_coverage_power=p.name_parent_coverage_power,
+            ),
+        ).fit(
+            hierarchy,
+            self.counts_,
+            name_mask(
+                self.counts_,
+                self.generic_,
+                columns=candidate_columns(hierarchy, self.counts_),
+            ),
+            title_counts=title_counts,
+        )
+        self.namer_ = namer
         mean_norm = float(np.linalg.norm(hierarchy.vectors.mean(axis=0)))
         n_items = len(hierarchy.vectors)
         categories = list(p.categories)
         category_vectors = self._category_vectors(list(p.categories.values()))
+        sample = hierarchy.vectors[:: max(1, n_items // 10_000)]
 
         cards: dict[int, Card] = {}
         for level in hierarchy.levels:
             nodes = hierarchy.level(level)
             centroids = hierarchy.centroids(nodes)
-            best, sims = (
-                zero_shot(centroids, category_vectors)
-                if category_vectors is not None
-                else (np.zeros(len(nodes), dtype=int), np.zeros((len(nodes), len(categories))))
-            )
+            if category_vectors is not None:
+                best, sims, _ = calibrated_category(
+                    centroids,
+                    category_vectors,
+                    sample,
+                    min_margin=p.category_min_margin,
+                    min_lift=p.category_min_lift,
+                    member_means=np.vstack(
+                        [hierarchy.vectors[n.members].mean(axis=0) for n in nodes]
+                    ),
+                    sizes=np.array([n.size for n in nodes]),
+                )
             for row, node in enumerate(nodes):
                 member_vectors = hierarchy.vectors[node.members]
                 reps = node.members[
@@ -85,24 +139,22 @@ class OfflineDescriber:
                 ]
                 value = coherence(member_vectors)
                 base = random_baseline(node.size, corpus_mean_norm=mean_norm, corpus_size=n_items)
+                category, scores = "", {}
+                if category_vectors is not None:
+                    category = categories[int(best[row])] if best[row] >= 0 else "other"
+                    scores = {
+                        name: round(float(sims[row, j]), 4) for j, name in enumerate(categories)
+                    }
                 cards[node.id] = Card(
                     cluster_id=node.id,
                     level=node.level,
                     source="offline",
-                    pattern_name=names[node.id],
-                    summary=extractive_summary(
-                        [hierarchy.texts[i] for i in reps],
-                        sentences=p.summary_sentences,
-                        max_chars=p.summary_max_chars,
-                    ),
-                    category=categories[int(best[row])] if category_vectors is not None else "",
-                    category_scores={
-                        name: round(float(sims[row, j]), 4) for j, name in enumerate(categories)
-                    }
-                    if category_vectors is not None
-                    else {},
+                    pattern_name=namer.names_[node.id],
+                    summary=self._summary(hierarchy, node, reps),
+                    category=category,
+                    category_scores=scores,
                     strength=strength(value, base, full_lift=self.full_lift),
-                    keywords=list(phrases.get(node.id, [])),
+                    keywords=self._keywords(node.id),
                     representative_ids=[int(hierarchy.item_ids[i]) for i in reps],
                     coherence=round(value, 5),
                 )
@@ -110,25 +162,49 @@ class OfflineDescriber:
         log.info("offline cards for %d clusters", len(cards))
         return self
 
-    @staticmethod
-    def _names(hierarchy: Hierarchy, phrases: dict[int, list[str]]) -> dict[int, str]:
-        """Names top-down; a child that would repeat its parent's name takes its next phrases.
+    def _keywords(self, cluster_id: int) -> list[str]:
+        """The best-scored phrases, the name's first, none repeating another's words."""
+        namer = self.namer_
+        ranked = [namer.raw_[cluster_id], *namer.phrases_.get(cluster_id, [])]
+        out: list[str] = []
+        used: set[str] = set()
+        for phrase in ranked:
+            words = {_stem(w) for w in phrase.split()}
+            if not phrase or words & used:
+                continue
+            out.append(namer.case_.plain(phrase))
+            used |= words
+            if len(out) == self.params.keywords:
+                break
+        return out
 
-        (A child holding most of its parent's items often has the same best phrase; an
-        only child is the parent's items again and keeps the name.)
-        """
-        names: dict[int, str] = {}
-        for level in hierarchy.levels:
-            for node in hierarchy.level(level):
-                own = phrases.get(node.id, [])
-                name = name_from_phrases(own)
-                parent = names.get(node.parent_id) if node.parent_id is not None else None
-                only_child = len(hierarchy.siblings(node)) < 2
-                if parent and not only_child and name.lower() == parent.lower() and len(own) > 1:
-                    rest = [ph for ph in own if ph.lower() not in parent.lower()]
-                    name = name_from_phrases(rest) if rest else name
-                names[node.id] = name
-        return names
+    def _summary(self, hierarchy: Hierarchy, node: ClusterNode, reps: np.ndarray) -> str:
+        namer = self.namer_
+        coverage = namer.coverage_.get(node.id, {})
+        name_words = {_stem(w) for w in namer.raw_[node.id].split()}
+        phrases = []
+        used = set(name_words)
+        for phrase, share in sorted(coverage.items(), key=lambda kv: -kv[1]):
+            words = {_stem(w) for w in phrase.split()}
+            if words & used:
+                continue
+            used |= words
+            phrases.append((namer.case_.plain(phrase), share))
+        titles = hierarchy.titles
+        quotes = [
+            short_quote(titles[i] if titles is not None and titles[i] else hierarchy.texts[i])
+            for i in reps
+        ]
+        children = sorted(hierarchy.children(node), key=lambda c: -c.size)
+        parts = [(namer.names_[c.id], c.size) for c in children] if len(children) > 1 else []
+        return evidence_summary(
+            size=node.size,
+            phrases=phrases,
+            quotes=quotes,
+            parts=parts,
+            max_quotes=self.params.summary_sentences,
+            max_chars=self.params.summary_max_chars,
+        )
 
     def _category_vectors(self, descriptions: Sequence[str]) -> np.ndarray | None:
         if self.embedder is None:

@@ -70,8 +70,38 @@ class DescribeParams(StrictModel):
     mmr_lambda: float = Field(
         0.7, ge=0.0, le=1.0, description="representatives: 1 = nearest centroid, 0 = most diverse"
     )
-    summary_sentences: int = Field(2, ge=1, le=5, description="sentences in an offline summary")
+    summary_sentences: int = Field(
+        2, ge=1, le=5, description="short quotes of representative items in an offline summary"
+    )
     summary_max_chars: int = Field(300, ge=40, description="offline summary length cap")
+    name_candidates: int = Field(
+        8, ge=1, le=200, description="offline names: candidate phrases embedded per cluster"
+    )
+    name_contrast: float = Field(
+        2.0,
+        ge=0.0,
+        description="offline names: weight of the margin over the nearest other cluster",
+    )
+    name_coverage_power: float = Field(
+        0.3, ge=0.0, le=2.0, description="offline names: weight of coverage (share of items)"
+    )
+    name_parent_coverage_power: float = Field(
+        0.5, ge=0.0, le=2.0, description="offline names: the same for clusters with children"
+    )
+    generic_share: float = Field(
+        0.05, gt=0.0, le=1.0, description="a word in this share of all items may be generic ..."
+    )
+    generic_max_kl: float = Field(
+        0.35, ge=0.0, description="... when spread like the top clusters' sizes (KL, nats)"
+    )
+    category_min_lift: float = Field(
+        0.1, description="offline category: item-spread units nearer than the corpus, else 'other'"
+    )
+    category_min_margin: float = Field(
+        0.3,
+        ge=0.0,
+        description="offline category: margin over the runner-up in item-spread units, else 'other'",
+    )
     # -- LLM cards ---------------------------------------------------------------------
     provider: Literal["openai", "openai_compatible"] = Field(
         "openai", description="openai, or any OpenAI-compatible server (set base_url)"

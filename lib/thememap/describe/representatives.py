@@ -73,3 +73,60 @@ def extractive_summary(texts: Sequence[str], *, sentences: int = 2, max_chars: i
     if len(summary) > max_chars:
         summary = summary[: max_chars - 1].rsplit(" ", 1)[0] + "…"
     return summary
+
+
+def short_quote(text: str, *, max_chars: int = 80) -> str:
+    """One short quote from an item: its first sentence, cut at a word boundary."""
+    return first_sentence(text, max_chars=max_chars).rstrip(".")
+
+
+def evidence_summary(
+    *,
+    size: int,
+    phrases: Sequence[tuple[str, float]],
+    quotes: Sequence[str],
+    parts: Sequence[tuple[str, int]] = (),
+    max_quotes: int = 2,
+    max_chars: int = 300,
+) -> str:
+    """What a person would write from the evidence, in at most ``max_chars``.
+
+    ``phrases``: (key phrase, share of items holding it), best first; ``quotes``: short
+    texts of representative items; ``parts``: (sub-theme name, items) of a parent's
+    children, largest first. For example::
+
+        412 items; frequent phrases: IMAP (40%), spam filter (22%), webmail (12%).
+        E.g. "Fast, lightweight IMAP mail client"; "Spam filter for Postfix".
+    """
+    sentences: list[str] = []
+    noun = "item" if size == 1 else "items"
+    if parts:
+        shown = ", ".join(f"{name} ({n})" for name, n in parts[:4])
+        more = f" and {len(parts) - 4} more" if len(parts) > 4 else ""
+        sentences.append(f"{size} {noun} in {len(parts)} sub-themes: {shown}{more}.")
+    mentioned = [(p, share) for p, share in phrases if share >= 0.02][:3]
+    if mentioned:
+        listed = ", ".join(f"{p} ({100 * share:.0f}%)" for p, share in mentioned)
+        lead = "Frequent phrases" if parts else f"{size} {noun}; frequent phrases"
+        sentences.append(f"{lead}: {listed}.")
+    elif not parts:
+        sentences.append(f"{size} {noun}.")
+    picked: list[str] = []
+    seen: set[str] = set()
+    for quote in quotes:
+        q = _SPACE.sub(" ", quote).strip().strip('"')
+        if len(q.split()) < 2 or q.lower() in seen:
+            continue
+        seen.add(q.lower())
+        picked.append(f'"{q}"')
+        if len(picked) == max_quotes:
+            break
+    summary = " ".join(sentences)
+    for n in range(len(picked), 0, -1):
+        if picked[:n]:
+            candidate = f"{summary} E.g. {'; '.join(picked[:n])}."
+            if len(candidate) <= max_chars:
+                return candidate
+    if len(summary) > max_chars:
+        summary = summary[: max_chars - 1].rsplit(" ", 1)[0] + "…"
+    return summary

@@ -58,3 +58,57 @@ def zero_shot(centroids: np.ndarray, label_vectors: np.ndarray) -> tuple[np.ndar
     """(best label index, similarity matrix) for each centroid against label descriptions."""
     sims = centroids @ label_vectors.T
     return np.argmax(sims, axis=1), sims
+
+
+def calibrated_category(
+    centroids: np.ndarray,
+    label_vectors: np.ndarray,
+    item_sample: np.ndarray,
+    *,
+    min_margin: float,
+    min_lift: float,
+    member_means: np.ndarray | None = None,
+    sizes: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest category per centroid, or -1 where it does not clearly fit.
+
+    Both tests are in units of how much single items vary (standard deviations over
+    ``item_sample``), so thresholds do not depend on the model's cosine range:
+
+    * **margin**: the cluster prefers its nearest description over the runner-up by at
+      least ``min_margin`` units of that preference's spread over items;
+    * **lift**: the cluster's items are closer to that description than the corpus's items
+      are on average, by at least ``min_lift`` units (a category every item is equally
+      near, such as one that fits nothing, says nothing about this cluster), and by two
+      standard errors of a mean of ``sizes`` items (``2 / sqrt(size)``).
+
+    ``member_means``: the (not normalised) mean vector of each cluster's items, for the
+    lift; defaults to ``centroids``. Returns (best index or -1, raw similarities, margin).
+    """
+    sims = centroids @ label_vectors.T
+    n = len(sims)
+    rows = np.arange(n)
+    sizes = np.full(n, np.inf) if sizes is None else np.asarray(sizes, dtype=np.float64)
+    item_sims = item_sample @ label_vectors.T
+    means = centroids if member_means is None else member_means
+    lift = (
+        (means - item_sample.mean(axis=0))
+        @ label_vectors.T
+        / np.maximum(item_sims.std(axis=0), 1e-6)
+    )
+    best = np.argmax(sims, axis=1)
+    if sims.shape[1] == 1:
+        margin = np.full(n, np.inf)
+    else:
+        runner = np.argsort(-sims, axis=1)[:, 1]
+        spread = np.array(
+            [
+                float(np.std(item_sims[:, b] - item_sims[:, r]))
+                for b, r in zip(best, runner, strict=True)
+            ]
+        )
+        margin = (sims[rows, best] - sims[rows, runner]) / np.maximum(spread, 1e-6)
+    # a small cluster's mean wanders: its lift must also clear two standard errors
+    floor = np.maximum(min_lift, 2.0 / np.sqrt(np.maximum(sizes, 1.0)))
+    fits = (margin >= min_margin) & (lift[rows, best] >= floor)
+    return np.where(fits, best, -1), sims, margin

@@ -79,10 +79,16 @@ def load_hierarchy(
     item_ids, vectors = load_item_vectors(conn)
     row_of = {int(item_id): row for row, item_id in enumerate(item_ids)}
     texts = [""] * len(item_ids)
+    title_field = params.input.title_field
+    titles: list[str] | None = [""] * len(item_ids) if title_field else None
     for item_id, content, metadata in conn.execute("SELECT id, content, metadata FROM items"):
         row = row_of.get(int(item_id))
         if row is not None:
-            texts[row] = describe_text(content, json.loads(metadata or "{}"), params.input)
+            meta = json.loads(metadata or "{}")
+            texts[row] = describe_text(content, meta, params.input)
+            if titles is not None and title_field:
+                value = meta.get(title_field)
+                titles[row] = "" if value is None else str(value).strip()
     placed = memberships.dropna(subset=["cluster_id"])
     members: dict[int, list[int]] = {}
     for item_id, cluster_id in zip(
@@ -101,7 +107,7 @@ def load_hierarchy(
         parent_id = None if np.isnan(parent) else int(parent)
         nodes.append(ClusterNode(int(cid), int(level), name, parent_id, rows))
     nodes = [n for n in nodes if n.size > 0]
-    return LoadedHierarchy(run_id, Hierarchy(item_ids, vectors, texts, nodes))
+    return LoadedHierarchy(run_id, Hierarchy(item_ids, vectors, texts, nodes, titles=titles))
 
 
 def _check_same_space(loaded: LoadedHierarchy, embedder: Embedder) -> None:
