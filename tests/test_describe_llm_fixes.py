@@ -15,7 +15,7 @@ import httpx2
 import numpy as np
 import pytest
 from describe_fixture import BowEmbedder, corpus, hierarchy, store_with_clusters
-from describe_llm_fake import Script, raw, valid
+from describe_llm_fake import Script, card_args, raw, valid
 from test_describe_llm import LEAVES, N_CLUSTERS, OFFLINE, H, Sleeps, first_leaf_card, params, run
 
 from thememap.describe.budget import estimate_tokens, schema_tokens
@@ -178,8 +178,13 @@ def test_a_parent_with_one_child_holding_the_same_items_copies_its_card() -> Non
 
 
 def test_json_schema_rejected_by_the_server_fails_fast_naming_the_modes_to_use() -> None:
+    # llama-cpp-python 0.3.36's server, recorded: a 500 for a request it cannot even parse
+    message = (
+        "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', "
+        "'type'), 'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema'}"
+    )
     rejected = httpx2.Response(
-        500, json={"error": {"message": "response_format type json_schema is not supported"}}
+        500, json={"error": {"message": message, "type": "internal_server_error"}}
     )
     script = Script(rejected, rejected, rejected)
     with pytest.raises(ParamsError, match=r"describe.mode: tools .* or json_object"):
@@ -284,6 +289,17 @@ def test_a_name_repeating_a_siblings_after_the_reask_is_that_clusters_failure() 
     assert sorted([a.ok, b.ok]) == [False, True]
     failed = a if not a.ok else b
     assert "repeats a sibling's" in (failed.failure or "")
+
+
+def test_a_parent_named_after_one_of_its_children_is_reasked() -> None:
+    child_name = card_args(0)["pattern_name"]  # the first leaf's name (child of parent 1)
+    script = Script(*[valid()] * len(LEAVES), valid(pattern_name=child_name))
+    describer, _ = run(script)
+    parent = H.level(1)[0]
+    assert parent.id in describer.renamed_
+    assert describer.cards_[parent.id].ok
+    assert describer.cards_[parent.id].pattern_name != child_name
+    assert child_name in script.bodies[-1]["messages"][-1]["content"]  # the rename ask
 
 
 # -- the cache ------------------------------------------------------------------------------

@@ -1,9 +1,9 @@
 """The describe step against a REAL instruct model: Qwen2.5-Coder 1.5B Instruct on llama.cpp.
 
 Where test_describe_llm_server.py checks the plumbing with a base model, this one
-checks the cards: on a small tree (2 themes x 2 sub-themes: 6 cards, a few minutes
-on 2 cores) every card must be valid (no recorded failure) and no two siblings may
-share a name. The server's venv comes from ``bash tools/llm_server_env.sh``, the
+checks the cards: on a small tree (1 theme over 2 sub-themes: 3 cards; ~1.5 min on 2
+idle cores, ~6 min when the machine is loaded to 8-10) every card must be valid (no
+recorded failure) and no two siblings may share a name. The server's venv comes from ``bash tools/llm_server_env.sh``, the
 model from ``bash tools/local_llm.sh install`` (both cached; .ci/run calls them).
 Skipped, with the reason, when either is missing.
 """
@@ -82,7 +82,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def test_real_instruct_model_writes_valid_distinct_cards(server: str, tmp_path: Path) -> None:
     texts, labels = corpus(items_per_leaf=8)
-    keep = np.flatnonzero(labels[0] != 2)  # 2 themes x 2 sub-themes
+    keep = np.flatnonzero(labels[0] == 1)  # science: astronomy, chemistry
     texts = [texts[i] for i in keep]
     h = Hierarchy.from_labels(
         np.arange(100, 100 + len(keep)),
@@ -121,7 +121,7 @@ def test_real_instruct_model_writes_valid_distinct_cards(server: str, tmp_path: 
     loaded = load_hierarchy(conn, params)
     offline = describe_offline(conn, loaded, p, embedder=BowEmbedder())
     plan = plan_llm(conn, loaded, offline, p)
-    assert plan.calls == 6 and plan.seconds > 0 and plan.cost_usd == 0.0
+    assert plan.calls == 3 and plan.seconds > 0 and plan.cost_usd == 0.0
 
     started = time.perf_counter()
     describer = describe_llm(conn, loaded, offline, p)
@@ -133,7 +133,7 @@ def test_real_instruct_model_writes_valid_distinct_cards(server: str, tmp_path: 
         print(f"  L{card.level} {card.pattern_name!r} ({card.category}): {card.summary[:90]}")
 
     cards = describer.cards_
-    assert len(cards) == 6 and describer.breaker_ is None
+    assert len(cards) == 3 and describer.breaker_ is None
     failures = {cid: c.failure for cid, c in cards.items() if not c.ok}
     assert not failures, failures  # valid, none stored as a failure
     for card in cards.values():
@@ -143,6 +143,6 @@ def test_real_instruct_model_writes_valid_distinct_cards(server: str, tmp_path: 
         for group in h.sibling_groups(level):
             names = [cards[n.id].pattern_name.casefold() for n in group]
             assert len(set(names)) == len(names), names  # no duplicate sibling names
-    assert len(read_cards(conn, "run-c", ALIAS)) == 6
+    assert len(read_cards(conn, "run-c", ALIAS)) == 3
     # a re-run pays nothing
     assert plan_llm(conn, loaded, offline, p).calls == 0

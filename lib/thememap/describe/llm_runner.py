@@ -266,21 +266,30 @@ class LLMDescriber:
             requests=0,
         )
 
+    def _similar(self, a: str, b: str) -> bool:
+        return a.casefold() == b.casefold() or jaccard(a, b) >= self.params.name_similarity_max
+
     def _clashes(self, h: Hierarchy, level: int, done: Mapping[int, Card]) -> dict[int, list[str]]:
-        """Cluster id -> sibling names it nearly repeats (the smaller of each pair)."""
+        """Cluster id -> names it nearly repeats: a sibling's (the smaller of each pair
+        is re-asked), or for a parent of several children one child's (a parent's name
+        covers all its children, it is not named after one of them)."""
         clashes: dict[int, list[str]] = {}
         for group in h.sibling_groups(level):
             named = [n for n in group if n.id in done and done[n.id].ok]
             for a, b in combinations(named, 2):
-                name_a, name_b = done[a.id].pattern_name, done[b.id].pattern_name
-                if (
-                    name_a.casefold() == name_b.casefold()
-                    or jaccard(name_a, name_b) >= self.params.name_similarity_max
-                ):
+                if self._similar(done[a.id].pattern_name, done[b.id].pattern_name):
                     loser, other = (b, a) if b.size <= a.size else (a, b)
                     if loser.id in self.copied_ and other.id not in self.copied_:
                         loser, other = other, loser  # a copied card has no prompt to re-ask
                     clashes.setdefault(loser.id, []).append(done[other.id].pattern_name)
+            for parent in named:
+                children = [c for c in h.children(parent) if c.id in done and done[c.id].ok]
+                if len(h.children(parent)) < 2 or parent.id in self.copied_:
+                    continue
+                name = done[parent.id].pattern_name
+                taken = [done[c.id].pattern_name for c in children]
+                if any(self._similar(name, child) for child in taken):
+                    clashes.setdefault(parent.id, []).extend(taken)
         return clashes
 
     def _rename_jobs(
@@ -319,8 +328,8 @@ class LLMDescriber:
                     summary="",
                     category="",
                     strength=None,
-                    failure="invalid output: pattern_name repeats a sibling's "
-                    f"({'; '.join(taken)}) after a re-ask",
+                    failure="invalid output: pattern_name repeats a sibling's (or, for a "
+                    f"parent, a child's) name ({'; '.join(taken)}) after a re-ask",
                 )
         for cluster_id in asked:  # a rename that failed outright: that is the failure
             if cluster_id in done and not done[cluster_id].ok:
