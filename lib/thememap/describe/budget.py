@@ -7,8 +7,9 @@ estimated at :data:`OUTPUT_TOKENS_PER_CARD` per call (a 2-3 sentence card in JSO
 
 from __future__ import annotations
 
+import json
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from thememap.describe.params import DescribeParams
@@ -22,6 +23,15 @@ def estimate_tokens(messages: list[dict[str, str]]) -> int:
     """Rough prompt tokens of ``messages`` (chars / 4, plus a few per message)."""
     chars = sum(len(m["content"]) for m in messages)
     return int(chars / CHARS_PER_TOKEN) + 4 * len(messages)
+
+
+def schema_tokens(schema: dict[str, Any]) -> int:
+    """Rough tokens of the response schema, which every request also sends.
+
+    In ``tools`` mode it is the tool definition, in the JSON modes the response
+    format or the schema instructor adds to the prompt; servers count it all.
+    """
+    return int(len(json.dumps(schema)) / CHARS_PER_TOKEN) + 20
 
 
 def cost_usd(input_tokens: int, output_tokens: int, params: DescribeParams) -> float:
@@ -44,6 +54,10 @@ class CostPlan:
     seconds: float
     max_cost: float | None
     max_calls: int | None
+    seconds_per_call: float = 0.0
+    seconds_basis: str = ""  # where seconds_per_call came from (declared, measured, default)
+    levels: list[int] = field(default_factory=list)  # the levels the LLM writes
+    copied: int = 0  # parents that take their only child's card (no call)
 
     @property
     def within_limits(self) -> bool:
@@ -58,11 +72,13 @@ class CostPlan:
 
 
 class Budget:
-    """Counts calls and dollars; refuses a new call that would pass ``max_calls``/``max_cost``.
+    """Counts requests and dollars; refuses a request that would pass ``max_calls``/``max_cost``.
 
-    A call *reserves* its estimated cost before it is sent and *settles* with the real
-    usage when it returns, so concurrent calls cannot jointly overshoot by more than
-    the estimate's error.
+    :meth:`reserve` runs before *every* HTTP request (first asks, retries and re-asks
+    alike), claiming one call and the request's estimated cost; :meth:`settle`
+    replaces a card's reservations by what it really cost. So ``max_calls`` is never
+    passed, and concurrent requests cannot jointly overshoot ``max_cost`` by more
+    than the estimates' error.
     """
 
     def __init__(self, params: DescribeParams) -> None:
@@ -72,22 +88,29 @@ class Budget:
         self.spent = 0.0
         self._reserved = 0.0
 
-    def reserve(self, estimated_cost: float) -> None:
-        """Claim room for one call or raise :class:`BudgetExceeded`."""
+    def _refuse(self, estimated_cost: float) -> None:
+        p = self.params
+        if p.max_calls is not None and self.calls >= p.max_calls:
+            raise BudgetExceeded(f"describe.max_calls={p.max_calls} reached")
+        if p.max_cost is not None and self.spent + self._reserved + estimated_cost > p.max_cost:
+            raise BudgetExceeded(
+                f"describe.max_cost={p.max_cost} USD reached (spent {self.spent:.4f} USD)"
+            )
+
+    def check(self, estimated_cost: float) -> None:
+        """Raise :class:`BudgetExceeded` if one more request would pass a limit."""
         with self._lock:
-            p = self.params
-            if p.max_calls is not None and self.calls >= p.max_calls:
-                raise BudgetExceeded(f"describe.max_calls={p.max_calls} reached")
-            if p.max_cost is not None and self.spent + self._reserved + estimated_cost > p.max_cost:
-                raise BudgetExceeded(
-                    f"describe.max_cost={p.max_cost} USD reached (spent {self.spent:.4f} USD)"
-                )
+            self._refuse(estimated_cost)
+
+    def reserve(self, estimated_cost: float) -> None:
+        """Claim room for one request or raise :class:`BudgetExceeded`."""
+        with self._lock:
+            self._refuse(estimated_cost)
             self.calls += 1
             self._reserved += estimated_cost
 
-    def settle(self, estimated_cost: float, actual_cost: float, *, extra_calls: int = 0) -> None:
-        """Replace a reservation by what the call really cost (re-asks count as calls)."""
+    def settle(self, reserved: float, actual_cost: float) -> None:
+        """Replace a card's reservations (``reserved`` in all) by what it really cost."""
         with self._lock:
-            self._reserved = max(0.0, self._reserved - estimated_cost)
+            self._reserved = max(0.0, self._reserved - reserved)
             self.spent += actual_cost
-            self.calls += extra_calls

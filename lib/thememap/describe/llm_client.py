@@ -1,11 +1,16 @@
 """One structured LLM request: instructor for validation and re-asks, our own HTTP retries.
 
-* invalid output (bad JSON, schema violation, strength 11) is re-asked by instructor
-  up to ``max_reasks`` times, then reported as a failure for that cluster;
+* invalid output (bad JSON, schema violation, strength 11, an empty or snake_case
+  name) is re-asked here, with the validation errors, up to ``max_reasks`` times
+  (each logged at WARNING), then reported as a failure for that cluster;
+* a structured-output mode the server refuses (llama.cpp answers ``json_schema``
+  with a 500) fails the run at once, naming the modes to use instead;
+* a timeout from a server on this machine is not resent (it is still computing);
 * 429 / 5xx / timeouts / connection errors are retried here up to ``max_retries``
   times with exponential backoff; a ``Retry-After`` (or ``retry-after-ms``) header
   wins, and it pauses *every* worker (:class:`RateGate`), not just the one told;
-* every HTTP attempt is counted, with its token usage, for the budget.
+* every HTTP request is counted, with its token usage, and the budget is asked
+  before each one (``before_request``), so ``max_calls`` is never passed.
 
 The API key is read from the environment variable named in the params and goes
 only into the HTTP client: it is never logged, stored or rendered.
@@ -19,7 +24,8 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -27,7 +33,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from thememap.describe.params import DescribeParams
-from thememap.errors import ParamsError
+from thememap.describe.prompts import reask_message
+from thememap.errors import BudgetExceeded, ParamsError
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +44,8 @@ MODES = {
     "json_object": "JSON",
     "md_json": "MD_JSON",
 }
+# Words of a server's answer that refuses a response_format it does not implement.
+_FORMAT_WORDS = ("json_schema", "response_format", "not supported", "unsupported")
 # Local servers ignore the key, but the SDK insists on one.
 _PLACEHOLDER_KEY = "not-needed"
 
@@ -50,6 +59,7 @@ class Usage:
     output_tokens: int = 0
     rate_limited: int = 0
     retried: int = 0
+    seconds: float = 0.0  # wall time, re-asks and retries included
 
     def add(self, other: Usage) -> None:
         """Accumulate ``other`` into this one."""
@@ -58,16 +68,27 @@ class Usage:
         self.output_tokens += other.output_tokens
         self.rate_limited += other.rate_limited
         self.retried += other.retried
+        self.seconds += other.seconds
 
 
 class CallFailed(Exception):
     """A request gave up; ``reason`` is stored with the cluster, ``usage`` was still spent."""
 
-    def __init__(self, reason: str, usage: Usage, *, unreachable: bool = False) -> None:
+    def __init__(
+        self,
+        reason: str,
+        usage: Usage,
+        *,
+        unreachable: bool = False,
+        fatal: bool = False,
+        budget: bool = False,
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.usage = usage
         self.unreachable = unreachable  # no connection at all (not a timeout, not an answer)
+        self.fatal = fatal  # the params cannot work with this server: stop the run
+        self.budget = budget  # max_calls / max_cost reached before this request
 
 
 class RateGate:
@@ -158,25 +179,64 @@ class LLMClient:
             self._openai = openai.OpenAI(
                 api_key=key,
                 base_url=self.params.base_url,
-                timeout=self.params.timeout_s,
+                timeout=self.params.request_timeout_s,
                 max_retries=0,  # retries are ours: counted, shared pause on 429
                 http_client=self.http_client,
             )
         return self._openai
 
     def describe(
-        self, messages: list[dict[str, str]], response_model: type[BaseModel]
+        self,
+        messages: list[dict[str, str]],
+        response_model: type[BaseModel],
+        *,
+        before_request: Callable[[], None] | None = None,
     ) -> tuple[BaseModel, Usage]:
-        """Ask for one card; returns ``(card, usage)`` or raises :class:`CallFailed`."""
+        """Ask for one card; returns ``(card, usage)`` or raises :class:`CallFailed`.
+
+        ``before_request`` runs before *every* HTTP request (first ask, retries,
+        re-asks): the budget raises :class:`BudgetExceeded` there, so a limit is
+        never passed. Invalid answers are re-asked here (not inside instructor), each
+        logged at WARNING with the validation errors.
+        """
+        usage = Usage()
+        started = time.monotonic()
+        history = list(messages)
+        try:
+            with _quiet_instructor():
+                for reask in range(self.params.max_reasks + 1):
+                    card, invalid = self._ask(history, response_model, usage, before_request)
+                    if card is not None:
+                        return card, usage
+                    raw, error = invalid
+                    if reask == self.params.max_reasks:
+                        raise CallFailed(
+                            f"invalid output after {reask + 1} attempt(s): {error[:300]}", usage
+                        )
+                    log.warning(
+                        "LLM answer invalid (attempt %d of %d), re-asking: %s",
+                        reask + 1,
+                        self.params.max_reasks + 1,
+                        error[:200],
+                    )
+                    history += [{"role": "assistant", "content": raw}, reask_message(error)]
+        finally:
+            usage.seconds += time.monotonic() - started
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _ask(
+        self,
+        messages: list[dict[str, str]],
+        response_model: type[BaseModel],
+        usage: Usage,
+        before_request: Callable[[], None] | None,
+    ) -> tuple[BaseModel | None, tuple[str, str]]:
+        """One answer, through our HTTP retries: ``(card, _)`` or ``(None, (raw, error))``."""
         import instructor
         import openai
         from instructor.core.hooks import Hooks
 
-        usage = Usage()
         hooks = Hooks()
-
-        def on_kwargs(*_: Any, **__: Any) -> None:
-            usage.requests += 1
 
         def on_response(response: Any) -> None:
             counted = getattr(response, "usage", None)
@@ -184,29 +244,59 @@ class LLMClient:
                 usage.input_tokens += int(getattr(counted, "prompt_tokens", 0) or 0)
                 usage.output_tokens += int(getattr(counted, "completion_tokens", 0) or 0)
 
-        hooks.on("completion:kwargs", on_kwargs)
         hooks.on("completion:response", on_response)
         client = instructor.from_openai(self._client(), mode=self._mode)
         attempt = 0
         while True:
             self.gate.wait()
+            if before_request is not None:
+                try:
+                    before_request()
+                except BudgetExceeded as err:
+                    raise CallFailed(str(err), usage, budget=True) from None
+            usage.requests += 1
             try:
                 card = client.chat.completions.create(
                     model=self.params.model,
                     response_model=response_model,
                     messages=messages,
-                    max_retries=self.params.max_reasks,
+                    max_retries=0,  # one attempt: re-asks are ours (counted, budgeted, logged)
                     temperature=self.params.temperature,
                     max_tokens=self.params.max_output_tokens,
                     hooks=hooks,
                 )
-                return card, usage
+                return card, ("", "")
             except Exception as err:  # classified below; anything else is a bug
                 cause = _api_error(err)
                 if cause is None:
+                    if isinstance(err, instructor.core.IncompleteOutputException):
+                        return None, (
+                            "",
+                            "the answer was cut off at describe.max_output_tokens="
+                            f"{self.params.max_output_tokens}; answer more briefly",
+                        )
                     if isinstance(err, instructor.core.InstructorRetryException):
-                        raise CallFailed(_invalid_reason(err), usage) from None
+                        return None, (_raw_output(err), _invalid_reason(err))
                     raise
+                if self._mode_rejected(cause):
+                    raise CallFailed(
+                        f"the server rejected describe.mode: {self.params.mode} "
+                        f"({_short(cause)}: {_first_line(cause)}); it does not support this "
+                        "structured-output mode: set describe.mode: tools (llama.cpp, Ollama, "
+                        "vLLM) or json_object",
+                        usage,
+                        fatal=True,
+                    ) from None
+                if isinstance(cause, openai.APITimeoutError) and self.params.local_server:
+                    # a local server keeps computing a request whose client gave up:
+                    # resending it would queue a second copy behind the first
+                    raise CallFailed(
+                        f"api error: no answer within describe.timeout_s="
+                        f"{self.params.request_timeout_s:g} s from the local server (not resent: "
+                        "it is still computing it); raise describe.timeout_s or send less "
+                        "(sample_items, item_chars)",
+                        usage,
+                    ) from None
                 retryable = isinstance(
                     cause,
                     openai.RateLimitError
@@ -230,6 +320,18 @@ class LLMClient:
                     self.gate.pause(wait)  # every worker waits; ours in gate.wait() above
                 else:
                     self.sleep(wait)
+
+    def _mode_rejected(self, cause: BaseException) -> bool:
+        """A permanent 'this server does not do this response_format' answer."""
+        import openai
+
+        if self.params.mode not in ("json_schema", "json_object"):
+            return False
+        if not isinstance(cause, openai.APIStatusError) or cause.status_code in (408, 409, 429):
+            return False
+        body = getattr(cause, "body", None)
+        text = f"{cause} {body}".lower()
+        return cause.status_code in (400, 422, 501) or any(word in text for word in _FORMAT_WORDS)
 
     def _wait(self, cause: BaseException, attempt: int) -> float:
         response = getattr(cause, "response", None)
@@ -265,9 +367,64 @@ def _api_reason(err: BaseException, attempt: int) -> str:
     return f"api error after {attempt + 1} attempt(s): {_short(err)}: {message}"
 
 
+def _first_line(err: BaseException) -> str:
+    return str(err).splitlines()[0][:200] if str(err) else ""
+
+
 def _invalid_reason(err: Any) -> str:
-    attempts = getattr(err, "n_attempts", None)
+    """The validation errors of instructor's last failed attempt, without its URLs."""
     failed = getattr(err, "failed_attempts", None) or []
     last = failed[-1].exception if failed else err
     message = " ".join(str(last).replace("For further information visit", "|").split())
-    return f"invalid output after {attempts} attempt(s): {message.split(' | ')[0][:300]}"
+    return message.split(" | ")[0][:600]
+
+
+def _raw_output(err: Any) -> str:
+    """What the model answered in a failed attempt (tool arguments or content)."""
+    failed = getattr(err, "failed_attempts", None) or []
+    completion = failed[-1].completion if failed else None
+    try:
+        message = completion.choices[0].message  # type: ignore[union-attr]
+    except (AttributeError, IndexError, TypeError):
+        return ""
+    calls = getattr(message, "tool_calls", None) or []
+    if calls:
+        return str(calls[0].function.arguments or "")[:4000]
+    return str(getattr(message, "content", "") or "")[:4000]
+
+
+# instructor logs every failed attempt at ERROR on this logger; thememap reports each
+# one itself (re-asks at WARNING, failures per cluster), so while a card is being asked
+# for, that logger's records pass only at DEBUG. Scoped: added and removed around the
+# requests, on this one logger; no process-wide filter.
+_INSTRUCTOR_LOGGERS = ("instructor.v2.retry", "instructor.core.retry")
+
+
+class _DebugOnly(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.DEBUG:
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return log.isEnabledFor(logging.DEBUG)
+
+
+_quiet_lock = threading.Lock()
+_quiet_users = 0
+_quiet_filter = _DebugOnly()
+
+
+@contextmanager
+def _quiet_instructor() -> Iterator[None]:
+    global _quiet_users
+    with _quiet_lock:
+        if _quiet_users == 0:
+            for name in _INSTRUCTOR_LOGGERS:
+                logging.getLogger(name).addFilter(_quiet_filter)
+        _quiet_users += 1
+    try:
+        yield
+    finally:
+        with _quiet_lock:
+            _quiet_users -= 1
+            if _quiet_users == 0:
+                for name in _INSTRUCTOR_LOGGERS:
+                    logging.getLogger(name).removeFilter(_quiet_filter)

@@ -23,7 +23,8 @@ class ClusterDescriptionBase(BaseModel):
         description="2-3 sentence summary of what the items in this cluster have in common"
     )
     pattern_name: str = Field(
-        description="short specific name for this cluster (3-5 words), distinct from siblings"
+        description="short specific name for this cluster in plain words (2-5 words, "
+        "no underscores), distinct from its siblings' names"
     )
     strength: int = Field(
         ge=1, le=10, description="how consistent/coherent this cluster is (1=weak, 10=very strong)"
@@ -40,10 +41,30 @@ class ClusterDescriptionBase(BaseModel):
     @field_validator("pattern_name")
     @classmethod
     def _few_words(cls, value: str) -> str:
-        value = " ".join(value.split()).strip(" .\"'")
-        if not 1 <= len(value.split()) <= 8 or len(value) > 80:
-            raise ValueError("pattern_name must be 3-5 words")
-        return value
+        return check_name(value)
+
+
+MAX_NAME_WORDS = 6
+MAX_NAME_CHARS = 60
+
+
+def check_name(value: str) -> str:
+    """A pattern name as a reader sees it: 1-6 plain words; raises ValueError otherwise.
+
+    Rejected: empty, snake_case or other identifiers (``mail_tools``), more than
+    :data:`MAX_NAME_WORDS` words or :data:`MAX_NAME_CHARS` characters.
+    """
+    value = " ".join(value.split()).strip(" .\"'`")
+    words = value.split()
+    if not words:
+        raise ValueError("pattern_name is empty: give a 2-5 word name")
+    if "_" in value:
+        raise ValueError("pattern_name must be plain words separated by spaces, not snake_case")
+    if len(words) > MAX_NAME_WORDS or len(value) > MAX_NAME_CHARS:
+        raise ValueError(
+            f"pattern_name must be 2-5 words (got {len(words)} words, {len(value)} characters)"
+        )
+    return value
 
 
 def card_model(categories: Sequence[str]) -> type[ClusterDescriptionBase]:

@@ -8,6 +8,7 @@ OpenAI-compatible chat model through instructor, bottom-up through the hierarchy
 from __future__ import annotations
 
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
@@ -35,6 +36,23 @@ DEFAULT_PRICES: dict[str, tuple[float, float]] = {
     "gpt-4.1-nano": (0.10, 0.40),
     "gpt-4.1": (2.00, 8.00),
 }
+
+
+# A server on this machine computes one card at a time for tens of seconds (measured:
+# ~36 s a card for a 1.5B model on 2 cores); it keeps computing a request whose
+# client timed out, so local defaults are one request at a time and a long timeout.
+LOCAL_TIMEOUT_S = 900.0
+REMOTE_TIMEOUT_S = 60.0
+LOCAL_SECONDS_PER_CALL = 40.0
+REMOTE_SECONDS_PER_CALL = 3.0
+
+
+def is_local_url(url: str | None) -> bool:
+    """True for a base URL on this machine (localhost, 127.x, ::1)."""
+    if not url:
+        return False
+    host = (urlsplit(url).hostname or "").lower()
+    return host in {"localhost", "::1", "0.0.0.0"} or host.startswith("127.")
 
 
 class DescribeParams(StrictModel):
@@ -123,17 +141,52 @@ class DescribeParams(StrictModel):
     max_reasks: int = Field(2, ge=0, le=10, description="re-asks after invalid output")
     max_retries: int = Field(5, ge=0, le=20, description="retries after 429/5xx/timeouts")
     backoff_s: float = Field(1.0, gt=0, description="first retry wait; doubles each retry")
-    timeout_s: float = Field(60.0, gt=0, description="per request")
-    concurrency: int = Field(4, ge=1, le=64, description="requests in flight")
+    timeout_s: float | None = Field(
+        None,
+        gt=0,
+        description="per request; null: 60 s, or 900 s for a server on this machine "
+        "(a local model takes tens of seconds a card, and a timed-out request is not resent)",
+    )
+    concurrency: int | None = Field(
+        None,
+        ge=1,
+        le=64,
+        description="requests in flight; null: 4, or 1 for a server on this machine",
+    )
     distinct_names: bool = Field(
         True, description="re-ask a sibling whose name is a near-duplicate of another's"
     )
     name_similarity_max: float = Field(
         0.8, gt=0, le=1.0, description="token Jaccard above which sibling names clash"
     )
+    llm_levels: list[int] | None = Field(
+        None,
+        description="levels (1 = coarsest) whose cards the LLM writes; the others keep their "
+        "offline cards; null: every level",
+    )
+    context_tokens: int | None = Field(
+        None,
+        ge=256,
+        description="the server's context size (llama.cpp n_ctx); prompts are trimmed to fit "
+        "it with max_output_tokens; null: not checked",
+    )
+    max_consecutive_failures: int = Field(
+        5,
+        ge=1,
+        description="circuit breaker: stop calling after this many clusters failed in a row",
+    )
+    llm_fallback: Literal["fail", "offline"] = Field(
+        "fail",
+        description="when the circuit breaker trips: fail (the step exits with an error) or "
+        "offline (the remaining clusters keep their offline cards)",
+    )
     # -- cost and time -----------------------------------------------------------------
     max_cost: float | None = Field(None, ge=0, description="USD; stop cleanly when reached")
-    max_calls: int | None = Field(None, ge=0, description="requests; stop cleanly when reached")
+    max_calls: int | None = Field(
+        None,
+        ge=0,
+        description="HTTP requests (retries and re-asks included); stop cleanly when reached",
+    )
     prices: dict[str, tuple[float, float]] = Field(
         default_factory=lambda: dict(DEFAULT_PRICES),
         description="model -> (USD per 1M input tokens, per 1M output tokens)",
@@ -141,7 +194,12 @@ class DescribeParams(StrictModel):
     default_price: tuple[float, float] = Field(
         (0.0, 0.0), description="price of a model not in `prices` (local servers: free)"
     )
-    seconds_per_call: float = Field(3.0, gt=0, description="latency estimate for the plan")
+    seconds_per_call: float | None = Field(
+        None,
+        gt=0,
+        description="latency estimate for the plan; null: measured from cached answers, else "
+        "3 s, or 40 s for a server on this machine (a 1.5B model on 2 cores)",
+    )
 
     @field_validator("categories")
     @classmethod
@@ -155,6 +213,36 @@ class DescribeParams(StrictModel):
         if self.provider == "openai_compatible" and not self.base_url:
             raise ValueError("provider openai_compatible needs base_url")
         return self
+
+    @field_validator("llm_levels")
+    @classmethod
+    def _levels_from_one(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and (not value or min(value) < 1):
+            raise ValueError("give levels as numbers from 1 (coarsest), e.g. [1, 2]")
+        return value
+
+    @property
+    def local_server(self) -> bool:
+        """True when ``base_url`` points at this machine (llama.cpp, Ollama, vLLM here)."""
+        return is_local_url(self.base_url)
+
+    @property
+    def request_timeout_s(self) -> float:
+        """``timeout_s``, or its default for where the server is."""
+        if self.timeout_s is not None:
+            return self.timeout_s
+        return LOCAL_TIMEOUT_S if self.local_server else REMOTE_TIMEOUT_S
+
+    @property
+    def request_concurrency(self) -> int:
+        """``concurrency``, or its default for where the server is."""
+        if self.concurrency is not None:
+            return self.concurrency
+        return 1 if self.local_server else 4
+
+    def llm_writes(self, level: int) -> bool:
+        """True when the LLM writes the cards of ``level`` (see ``llm_levels``)."""
+        return self.llm_levels is None or level in self.llm_levels
 
     def price(self) -> tuple[float, float]:
         """(USD per 1M input tokens, per 1M output tokens) of the configured model."""

@@ -100,7 +100,13 @@ def plan_table(plan: CostPlan) -> pd.DataFrame:
         ("estimated input tokens", f"{d['input_tokens']:,}"),
         ("estimated output tokens", f"{d['output_tokens']:,}"),
         ("estimated cost (USD)", f"{d['cost_usd']:.4f}"),
-        ("estimated time", f"{d['seconds']:.0f} s"),
+        ("levels the LLM writes", ", ".join(map(str, d["levels"])) or "none"),
+        ("parents copying their only child's card (free)", d["copied"]),
+        (
+            "estimated time",
+            f"{d['seconds']:.0f} s ({d['seconds'] / 60:.1f} min) at {d['seconds_per_call']:g} s "
+            f"a call, {d['seconds_basis']}",
+        ),
         ("max_calls / max_cost", f"{d['max_calls']} / {d['max_cost']}"),
         ("within the limits", d["within_limits"]),
     ]
@@ -123,7 +129,9 @@ def spent_table(describer: LLMDescriber | None) -> pd.DataFrame:
             ("rate-limited (429) / retried", f"{u.rate_limited} / {u.retried}"),
             ("input / output tokens", f"{u.input_tokens:,} / {u.output_tokens:,}"),
             ("cost (USD)", f"{describer.cost_:.4f}"),
-            ("stopped by budget", describer.stopped_ or "no"),
+            ("seconds per request (measured)", f"{u.seconds / max(1, u.requests):.1f}"),
+            ("stopped early", describer.stopped_ or "no"),
+            ("circuit breaker", describer.breaker_ or "not tripped"),
         ]
     return pd.DataFrame(rows, columns=["", "value"]).set_index("")
 

@@ -27,7 +27,7 @@ from thememap.describe.offline import OfflineDescriber
 from thememap.describe.params import DescribeParams
 from thememap.describe.quality import LabelReport, label_quality
 from thememap.embed.base import Embedder
-from thememap.errors import ParamsError, StepOrderError
+from thememap.errors import BackendError, ParamsError, StepOrderError
 from thememap.store.cards import (
     SqliteCache,
     fill_reference_columns,
@@ -162,12 +162,34 @@ def describe_llm(
     """LLM cards for every cluster (cached, budgeted), stored; failures stored as failures.
 
     The reference columns get the LLM card, or the offline card where the LLM card
-    failed or the budget stopped the run first.
+    failed, its level is not in ``llm_levels``, or the run stopped first. The plan
+    (calls, time) is logged before any call. When the circuit breaker trips (every
+    call failing), what was done is stored, then :class:`BackendError` is raised
+    unless ``llm_fallback: offline``.
     """
     describer = describer or LLMDescriber(params, cache=SqliteCache(conn))
+    plan = describer.plan(loaded.hierarchy, offline)
+    log.info(
+        "LLM cards for level(s) %s: %d call(s) to make, %d in the cache, %d copied from an "
+        "only child; about %.0f min at %.1f s a call (%s)",
+        ", ".join(map(str, plan.levels)),
+        plan.calls,
+        plan.cached,
+        plan.copied,
+        plan.seconds / 60,
+        plan.seconds_per_call,
+        plan.seconds_basis,
+    )
     describer.fit(loaded.hierarchy, offline)
     put_cards(conn, describer.cards_.values())
     fill_reference_columns(conn, describer.cards_, offline)
+    if describer.breaker_ is not None and params.llm_fallback != "offline":
+        failed = sum(not c.ok for c in describer.cards_.values())
+        raise BackendError(
+            f"LLM cards stopped by the {describer.breaker_} ({failed} cluster(s) failed; done "
+            "cards are stored and a re-run resumes). Fix the server or the params, or set "
+            "describe.llm_fallback: offline to keep offline cards for the rest"
+        )
     return describer
 
 

@@ -1,0 +1,164 @@
+"""LLM cards from a local model against offline cards, on a small Debian hierarchy.
+
+    bash tools/local_llm.sh serve 8012 &      # Qwen2.5-Coder 1.5B Instruct on llama.cpp
+    nice -n 10 .venv/bin/python bench/describe_llm.py \\
+        --vectors ~/.cache/thememap/bench/debian_minilm.npy \\
+        --meta ~/.cache/thememap/bench/debian_meta.json --base-url http://127.0.0.1:8012/v1
+
+A seeded sample of ``--items`` Debian descriptions, clustered k-means(``--fine``) ->
+Ward(``--coarse``) (2 nested levels), described offline and by the LLM with the
+params of ``params/local-llm.yaml`` (the 14 Debian sections as categories). Per
+labeller and level: seconds per card, % valid (no recorded failure), duplicate
+sibling names (same name, case-insensitive) and near-duplicate pairs (token
+Jaccard >= 0.8), name-only and name+summary retrieval top-1
+(``thememap.describe.quality``), sibling name cosine, category accuracy against the
+item's section (the ceiling: each cluster's majority section). Prints a markdown
+table and the level-1 names side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from describe_quality import SECTION_CATEGORIES
+
+from thememap.describe.cards import Card
+from thememap.describe.hierarchy import Hierarchy
+from thememap.describe.llm_runner import LLMDescriber, MemoryCache
+from thememap.describe.offline import OfflineDescriber
+from thememap.describe.params import DescribeParams
+from thememap.describe.quality import label_quality
+from thememap.embed.base import make_embedder
+from thememap.params import EmbedParams, load_params
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def two_levels(x: np.ndarray, fine: int, coarse: int, seed: int = 0) -> list[np.ndarray]:
+    """k-means ``fine`` -> Ward on the centroids to ``coarse`` (nested)."""
+    from sklearn.cluster import AgglomerativeClustering, KMeans
+
+    km = KMeans(fine, n_init=1, random_state=seed).fit(x)
+    c = km.cluster_centers_ / np.linalg.norm(km.cluster_centers_, axis=1, keepdims=True)
+    top = AgglomerativeClustering(coarse, linkage="ward").fit_predict(c)
+    return [top[km.labels_], km.labels_]
+
+
+def figures(
+    h: Hierarchy, cards: dict[int, Card], sections: np.ndarray, embedder: Any
+) -> dict[int, dict[str, Any]]:
+    """Per level: validity, duplicates, retrieval, sibling cosine, category accuracy."""
+    report = {q.level: q for q in label_quality(h, cards, embedder).levels}
+    out: dict[int, dict[str, Any]] = {}
+    for level in h.levels:
+        nodes = h.level(level)
+        ok = [cards[n.id] for n in nodes if n.id in cards and cards[n.id].ok]
+        dups = 0
+        for group in h.sibling_groups(level):
+            names = [cards[n.id].pattern_name.casefold() for n in group if cards[n.id].ok]
+            dups += sum(count - 1 for count in Counter(names).values())
+        right = ceiling = 0
+        for n in nodes:
+            counts = Counter(sections[n.members])
+            ceiling += counts.most_common(1)[0][1]
+            if cards[n.id].ok:
+                right += counts.get(cards[n.id].category, 0)
+        q = report[level]
+        out[level] = {
+            "clusters": len(nodes),
+            "valid": len(ok) / len(nodes),
+            "duplicate_sibling_names": dups,
+            "near_duplicate_pairs": f"{q.near_duplicate_pairs}/{q.sibling_pairs}",
+            "top1_name_only": q.retrieval_top1_name_only,
+            "top1_name_summary": q.retrieval_top1,
+            "sibling_name_cos": q.sibling_name_cosine,
+            "category_acc": right / len(h.item_ids),
+            "category_ceiling": ceiling / len(h.item_ids),
+        }
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--vectors", required=True, type=Path)
+    ap.add_argument("--meta", required=True, type=Path)
+    ap.add_argument("--base-url", default="http://127.0.0.1:8012/v1")
+    ap.add_argument("--items", type=int, default=1500)
+    ap.add_argument("--fine", type=int, default=12)
+    ap.add_argument("--coarse", type=int, default=4)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    x_all = np.load(args.vectors.expanduser()).astype(np.float32)
+    meta_all = json.loads(args.meta.expanduser().read_text())
+    rows = np.sort(np.random.default_rng(0).choice(len(meta_all), args.items, replace=False))
+    x, meta = x_all[rows], [meta_all[i] for i in rows]
+    texts = [f"{m['title']}. {m['text']}" for m in meta]
+    sections = np.asarray([m["section"] for m in meta])
+    h = Hierarchy.from_labels(rows, x, texts, two_levels(x, args.fine, args.coarse))
+    embedder = make_embedder(EmbedParams(quantize=False))
+
+    preset = load_params(ROOT / "params" / "local-llm.yaml").describe.model_dump()
+    preset |= {"base_url": args.base_url, "categories": SECTION_CATEGORIES, "llm_levels": None}
+    p = DescribeParams(**preset)
+    t0 = time.perf_counter()
+    offline = OfflineDescriber(p, embedder=embedder).fit(h).cards_
+    offline_s = time.perf_counter() - t0
+    describer = LLMDescriber(p, cache=MemoryCache(), progress=True)
+    plan = describer.plan(h, offline)
+    print(f"plan: {plan.calls} calls, ~{plan.seconds / 60:.0f} min ({plan.seconds_basis})")
+    t0 = time.perf_counter()
+    describer.fit(h, offline)
+    llm_s = time.perf_counter() - t0
+    llm_cards = {cid: describer.cards_.get(cid, offline[cid]) for cid in offline}
+    results = {
+        "offline": {
+            "seconds_per_card": offline_s / len(offline),
+            **figures(h, offline, sections, embedder),
+        },
+        p.model: {
+            "seconds_per_card": llm_s / max(1, len(describer.cards_) - len(describer.copied_)),
+            "requests": describer.usage_.requests,
+            "copied_from_only_child": len(describer.copied_),
+            "failures": {c.cluster_id: c.failure for c in describer.cards_.values() if not c.ok},
+            **figures(h, llm_cards, sections, embedder),
+        },
+    }
+    print(
+        "\n| labeller | level | clusters | s/card | valid | dup sibling names | near-dup pairs"
+        " | top-1 name only | top-1 name+summary | sibling name cos | category acc (ceiling) |"
+    )
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, r in results.items():
+        for level in h.levels:
+            f = r[level]
+            print(
+                f"| {name} | L{level} | {f['clusters']} | {r['seconds_per_card']:.2f} | "
+                f"{f['valid']:.0%} | {f['duplicate_sibling_names']} | {f['near_duplicate_pairs']} | "
+                f"{f['top1_name_only']:.2f} | {f['top1_name_summary']:.2f} | "
+                f"{f['sibling_name_cos']:.2f} | {f['category_acc']:.2f} ({f['category_ceiling']:.2f}) |"
+            )
+    print("\nlevel-1 names (size, majority section, offline, LLM):")
+    for n in sorted(h.level(1), key=lambda n: -n.size):
+        major = Counter(sections[n.members]).most_common(1)[0][0]
+        print(
+            f"  {n.size:5d} {major:10s} | {offline[n.id].pattern_name} | "
+            f"{llm_cards[n.id].pattern_name or '(failed)'}"
+        )
+    print(
+        f"\n{describer.usage_.requests} requests, {llm_s:.0f} s; failures: "
+        f"{results[p.model]['failures'] or 'none'}"
+    )
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1, default=str))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

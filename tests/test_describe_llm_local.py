@@ -1,0 +1,148 @@
+"""The describe step against a REAL instruct model: Qwen2.5-Coder 1.5B Instruct on llama.cpp.
+
+Where test_describe_llm_server.py checks the plumbing with a base model, this one
+checks the cards: on a small tree (1 theme over 2 sub-themes: 3 cards; ~1.5 min on 2
+idle cores, ~6 min when the machine is loaded to 8-10) every card must be valid (no
+recorded failure) and no two siblings may share a name. The server's venv comes from ``bash tools/llm_server_env.sh``, the
+model from ``bash tools/local_llm.sh install`` (both cached; .ci/run calls them).
+Skipped, with the reason, when either is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from describe_fixture import BowEmbedder, corpus, store_with_clusters
+
+from thememap.describe.hierarchy import Hierarchy
+from thememap.describe.step import describe_llm, describe_offline, load_hierarchy, plan_llm
+from thememap.params import Params
+from thememap.store import open_store
+from thememap.store.cards import read_cards
+
+CACHE = Path(os.environ.get("THEMEMAP_CACHE", Path.home() / ".cache" / "thememap"))
+SERVER_PYTHON = CACHE / "llm-venv" / "bin" / "python"
+MODEL = CACHE / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+ALIAS = "qwen2.5-coder-1.5b-instruct"
+
+pytestmark = [pytest.mark.llm, pytest.mark.slow]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not (SERVER_PYTHON.exists() and MODEL.exists()):
+        pytest.skip(
+            f"no llama.cpp server env at {SERVER_PYTHON} or no model at {MODEL}: run "
+            "`bash tools/llm_server_env.sh` and `bash tools/local_llm.sh install` once"
+        )
+    port = _free_port()
+    log = tmp_path_factory.mktemp("llm") / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [str(SERVER_PYTHON), "-m", "llama_cpp.server", "--model", str(MODEL),
+             "--model_alias", ALIAS, "--host", "127.0.0.1", "--port", str(port),
+             "--n_ctx", "4096", "--n_threads", "2", "--seed", "1"],
+            stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    base_url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base_url}/models", timeout=2) as reply:
+                    if reply.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"llama.cpp server did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield base_url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_real_instruct_model_writes_valid_distinct_cards(server: str, tmp_path: Path) -> None:
+    texts, labels = corpus(items_per_leaf=8)
+    keep = np.flatnonzero(labels[0] == 1)  # science: astronomy, chemistry
+    texts = [texts[i] for i in keep]
+    h = Hierarchy.from_labels(
+        np.arange(100, 100 + len(keep)),
+        BowEmbedder().embed(texts),
+        texts,
+        [labels[0][keep], labels[1][keep]],
+    )
+    store_with_clusters(tmp_path / "items.db", h, texts)
+    conn = open_store(tmp_path / "items.db")
+    params = Params(
+        describe={
+            "source": "llm",
+            "provider": "openai_compatible",
+            "base_url": server,
+            "model": ALIAS,
+            "api_key_env": "THEMEMAP_TEST_NO_KEY",
+            "mode": "tools",
+            "context": "descriptions of Debian software packages",
+            "categories": {
+                "game": "a game or game engine",
+                "science": "software for science, math or data analysis",
+                "network": "network tools, servers and clients",
+                "other": "anything else",
+            },
+            "context_tokens": 4096,
+            "sample_items": 4,
+            "parent_items": 2,
+            "item_chars": 160,
+            "max_output_tokens": 200,
+            "max_reasks": 1,
+            "max_retries": 1,
+        }
+    )
+    p = params.describe
+    assert p.request_concurrency == 1 and p.request_timeout_s >= 600  # local defaults
+    loaded = load_hierarchy(conn, params)
+    offline = describe_offline(conn, loaded, p, embedder=BowEmbedder())
+    plan = plan_llm(conn, loaded, offline, p)
+    assert plan.calls == 3 and plan.seconds > 0 and plan.cost_usd == 0.0
+
+    started = time.perf_counter()
+    describer = describe_llm(conn, loaded, offline, p)
+    seconds = time.perf_counter() - started
+    print(
+        f"\n{len(describer.cards_)} cards in {seconds:.0f} s; {describer.usage_.requests} requests"
+    )
+    for card in describer.cards_.values():
+        print(f"  L{card.level} {card.pattern_name!r} ({card.category}): {card.summary[:90]}")
+
+    cards = describer.cards_
+    assert len(cards) == 3 and describer.breaker_ is None
+    failures = {cid: c.failure for cid, c in cards.items() if not c.ok}
+    assert not failures, failures  # valid, none stored as a failure
+    for card in cards.values():
+        assert card.category in p.categories and card.strength == offline[card.cluster_id].strength
+        assert 1 <= len(card.pattern_name.split()) <= 6 and "_" not in card.pattern_name
+    for level in h.levels:
+        for group in h.sibling_groups(level):
+            names = [cards[n.id].pattern_name.casefold() for n in group]
+            assert len(set(names)) == len(names), names  # no duplicate sibling names
+    assert len(read_cards(conn, "run-c", ALIAS)) == 3
+    # a re-run pays nothing
+    assert plan_llm(conn, loaded, offline, p).calls == 0
