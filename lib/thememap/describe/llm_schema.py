@@ -51,15 +51,18 @@ MAX_NAME_CHARS = 60
 def check_name(value: str) -> str:
     """A pattern name as a reader sees it: 1-6 plain words; raises ValueError otherwise.
 
-    Rejected: empty, snake_case or other identifiers (``mail_tools``), more than
-    :data:`MAX_NAME_WORDS` words or :data:`MAX_NAME_CHARS` characters.
+    An identifier (``mail_tools``, small models write them) is read as the words
+    it joins (``Mail tools``) rather than stored as is or paid for again.
+    Rejected: empty, more than :data:`MAX_NAME_WORDS` words or
+    :data:`MAX_NAME_CHARS` characters.
     """
     value = " ".join(value.split()).strip(" .\"'`")
+    if "_" in value:
+        value = " ".join(value.replace("_", " ").split())
+        value = value[:1].upper() + value[1:]
     words = value.split()
     if not words:
         raise ValueError("pattern_name is empty: give a 2-5 word name")
-    if "_" in value:
-        raise ValueError("pattern_name must be plain words separated by spaces, not snake_case")
     if len(words) > MAX_NAME_WORDS or len(value) > MAX_NAME_CHARS:
         raise ValueError(
             f"pattern_name must be 2-5 words (got {len(words)} words, {len(value)} characters)"
