@@ -15,7 +15,8 @@ from thememap.cluster.hierarchy import Hierarchy
 from thememap.cluster.leiden import leiden_groups
 from thememap.cluster.merge import cut_tree, modularity_tree
 from thememap.cluster.params import ClusterParams
-from thememap.cluster.reproducibility import best_jaccard, reproducibility
+from thememap.cluster.partition import best_jaccard
+from thememap.cluster.reproducibility import reproducibility
 from thememap.errors import ParamsError
 from thememap.params import load_params
 

@@ -27,7 +27,13 @@ from thememap.cluster.counts import between_counts, choose_top_count, fine_clust
 from thememap.cluster.knn import KnnGraph, knn_graph
 from thememap.cluster.leiden import consensus_groups, leiden_groups
 from thememap.cluster.merge import cut_tree, modularity_tree, ward_tree
-from thememap.cluster.partition import cluster_sums, fine_partition, nearest_centroid, unit_rows
+from thememap.cluster.partition import (
+    best_jaccard,
+    cluster_sums,
+    fine_partition,
+    nearest_centroid,
+    unit_rows,
+)
 from thememap.cluster.scores import score_levels
 from thememap.cluster.spectral import spectral_embedding
 
@@ -143,11 +149,7 @@ def build_hierarchy(
             counts_given=counts_given, sizes_given=sizes_given, levels=levels, merge=merge,
             resolution=resolution, top_range=top_range,
         )  # fmt: skip
-        others = [c for i, c in enumerate(candidates) if i != keep]
-        stability = [
-            np.mean([_best_jaccard(best.level_labels(lvl), o.level_labels(lvl)) for o in others], 0)
-            for lvl in range(levels)
-        ]
+        stability = _stability(best, [c for i, c in enumerate(candidates) if i != keep], levels)
     fine_to_level, fine_centroids, top_scores = (
         best.fine_to_level, best.fine_centroids, best.top_scores,
     )  # fmt: skip
@@ -299,24 +301,16 @@ def _consensus(candidates: list[_Candidate], levels: int) -> tuple[int, float, l
             )
     mean = (agree.sum(1) - 1.0) / (r - 1)
     keep = int(np.argmax(mean))
-    stability = []
-    for lvl in range(levels):
-        mine = labels[keep][lvl]
-        stability.append(
-            np.mean(
-                [_best_jaccard(mine, labels[j][lvl]) for j in range(r) if j != keep],
-                axis=0,
-            )
-        )
-    return keep, float(mean[keep]), stability
+    others = [c for j, c in enumerate(candidates) if j != keep]
+    return keep, float(mean[keep]), _stability(candidates[keep], others, levels)
 
 
-def _best_jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """For each cluster of ``a``, its best Jaccard overlap with a cluster of ``b``."""
-    ka, kb = int(a.max()) + 1, int(b.max()) + 1
-    table = np.bincount(a * kb + b, minlength=ka * kb).reshape(ka, kb).astype(np.float64)
-    union = table.sum(1, keepdims=True) + table.sum(0, keepdims=True) - table
-    return (table / np.maximum(union, 1.0)).max(1)
+def _stability(kept: _Candidate, others: list[_Candidate], levels: int) -> list[np.ndarray]:
+    """Per level, each kept cluster's best Jaccard with a cluster of each other candidate, averaged."""
+    return [
+        np.mean([best_jaccard(kept.level_labels(lvl), o.level_labels(lvl)) for o in others], axis=0)
+        for lvl in range(levels)
+    ]
 
 
 def _apply_min_sizes(

@@ -75,14 +75,21 @@ class FinePartition:
     agreement: float  # mean ARI of the kept restart with the others (1.0 with one restart)
 
 
-def _jaccard_best_match(a: np.ndarray, b: np.ndarray, k_a: int, k_b: int) -> np.ndarray:
-    """For each cluster of ``a``, its best Jaccard overlap with a cluster of ``b``."""
-    table = np.zeros((k_a, k_b), dtype=np.float64)
-    np.add.at(table, (a, b), 1.0)
-    size_a = table.sum(1, keepdims=True)
-    size_b = table.sum(0, keepdims=True)
-    jac = table / np.maximum(size_a + size_b - table, 1.0)
-    return jac.max(1)
+def best_jaccard(a: np.ndarray, b: np.ndarray, k_a: int | None = None) -> np.ndarray:
+    """For each cluster ``0..k_a-1`` of ``a``, its best Jaccard overlap with a cluster of ``b``.
+
+    Unplaced items (-1) in either labelling count as belonging to no cluster.
+    """
+    k_a = int(a.max()) + 1 if k_a is None else k_a
+    a_sizes = np.bincount(a[a >= 0], minlength=k_a).astype(np.float64)
+    keep = (a >= 0) & (b >= 0)
+    if not keep.any():
+        return np.zeros(k_a)
+    kb = int(b.max()) + 1
+    b_sizes = np.bincount(b[b >= 0], minlength=kb).astype(np.float64)
+    table = np.bincount(a[keep] * kb + b[keep], minlength=k_a * kb).reshape(k_a, kb)
+    union = a_sizes[:, None] + b_sizes[None, :] - table
+    return (table / np.maximum(union, 1.0)).max(1)
 
 
 def fine_partition(
@@ -130,11 +137,7 @@ def fine_partition(
         stability = np.ones(k)
     else:
         stability = np.mean(
-            [
-                _jaccard_best_match(labels, other, k, int(other.max()) + 1)
-                for i, (other, _) in enumerate(runs)
-                if i != keep
-            ],
+            [best_jaccard(labels, other, k) for i, (other, _) in enumerate(runs) if i != keep],
             axis=0,
         )
     return FinePartition(labels, unit_rows(centroids), stability, agreement)

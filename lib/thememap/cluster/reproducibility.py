@@ -18,6 +18,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from thememap.cluster.hierarchy import Hierarchy
 from thememap.cluster.params import ClusterParams
+from thememap.cluster.partition import best_jaccard
 
 UNSTABLE = 0.5  # a cluster whose mean best Jaccard is below this is flagged as unstable
 
@@ -37,22 +38,6 @@ class Reproducibility:
         wide["unstable clusters"] = [int((s < UNSTABLE).sum()) for s in self.cluster_stability]
         wide["clusters"] = [len(s) for s in self.cluster_stability]
         return wide
-
-
-def best_jaccard(a: np.ndarray, b: np.ndarray, k_a: int) -> np.ndarray:
-    """For each cluster ``0..k_a-1`` of ``a``, its best Jaccard overlap with a cluster of ``b``.
-
-    Unplaced items (-1) in either labelling count as belonging to no cluster.
-    """
-    keep = (a >= 0) & (b >= 0)
-    a_sizes = np.bincount(a[a >= 0], minlength=k_a).astype(np.float64)
-    if not keep.any():
-        return np.zeros(k_a)
-    kb = int(b.max()) + 1
-    b_sizes = np.bincount(b[b >= 0], minlength=kb).astype(np.float64)
-    table = np.bincount(a[keep] * kb + b[keep], minlength=k_a * kb).reshape(k_a, kb)
-    union = a_sizes[:, None] + b_sizes[None, :] - table
-    return (table / np.maximum(union, 1.0)).max(1)
 
 
 def reproducibility(
