@@ -10,17 +10,14 @@ Skipped, with the reason, when either is missing.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 from describe_fixture import BowEmbedder, corpus, store_with_clusters
+from llama_server import CACHE, llama_server
 
 from thememap.describe.hierarchy import Hierarchy
 from thememap.describe.step import describe_llm, describe_offline, load_hierarchy, plan_llm
@@ -28,56 +25,22 @@ from thememap.params import Params
 from thememap.store import open_store
 from thememap.store.cards import read_cards
 
-CACHE = Path(os.environ.get("THEMEMAP_CACHE", Path.home() / ".cache" / "thememap"))
-SERVER_PYTHON = CACHE / "llm-venv" / "bin" / "python"
 MODEL = CACHE / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 ALIAS = "qwen2.5-coder-1.5b-instruct"
 
 pytestmark = [pytest.mark.llm, pytest.mark.slow]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not (SERVER_PYTHON.exists() and MODEL.exists()):
-        pytest.skip(
-            f"no llama.cpp server env at {SERVER_PYTHON} or no model at {MODEL}: run "
-            "`bash tools/llm_server_env.sh` and `bash tools/local_llm.sh install` once"
-        )
-    port = _free_port()
-    log = tmp_path_factory.mktemp("llm") / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(SERVER_PYTHON), "-m", "llama_cpp.server", "--model", str(MODEL),
-             "--model_alias", ALIAS, "--host", "127.0.0.1", "--port", str(port),
-             "--n_ctx", "4096", "--n_threads", "2", "--seed", "1"],
-            stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    base_url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base_url}/models", timeout=2) as reply:
-                    if reply.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"llama.cpp server did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.5)
+    with llama_server(
+        MODEL,
+        tmp_path_factory.mktemp("llm") / "server.log",
+        extra_args=["--model_alias", ALIAS, "--n_threads", "2"],
+        setup_hint="run `bash tools/llm_server_env.sh` and `bash tools/local_llm.sh install` once",
+        start_timeout_s=180,
+    ) as base_url:
         yield base_url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def test_real_instruct_model_writes_valid_distinct_cards(server: str, tmp_path: Path) -> None:

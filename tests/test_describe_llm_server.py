@@ -9,17 +9,13 @@ the quality of its cards. Skipped, with the reason, when that venv is missing.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 from describe_fixture import BowEmbedder, corpus, store_with_clusters
+from llama_server import CACHE, llama_server
 
 from thememap.describe.hierarchy import Hierarchy
 from thememap.describe.llm_runner import LLMDescriber
@@ -34,54 +30,21 @@ from thememap.params import Params
 from thememap.store import open_store
 from thememap.store.cards import SqliteCache, read_cards
 
-CACHE = Path(os.environ.get("THEMEMAP_CACHE", Path.home() / ".cache" / "thememap"))
-SERVER_PYTHON = CACHE / "llm-venv" / "bin" / "python"
 MODEL = CACHE / "models" / "gemma-3-270m-q4_k_m.gguf"
 
 pytestmark = [pytest.mark.llm, pytest.mark.slow]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not (SERVER_PYTHON.exists() and MODEL.exists()):
-        pytest.skip(
-            f"no llama.cpp server env at {SERVER_PYTHON} / {MODEL}: "
-            "run `bash tools/llm_server_env.sh` once (builds and caches it)"
-        )
-    port = _free_port()
-    log = tmp_path_factory.mktemp("llm") / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(SERVER_PYTHON), "-m", "llama_cpp.server", "--model", str(MODEL),
-             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--seed", "1"],
-            stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    base_url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base_url}/models", timeout=2) as reply:
-                    if reply.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"llama.cpp server did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.5)
+    with llama_server(
+        MODEL,
+        tmp_path_factory.mktemp("llm") / "server.log",
+        extra_args=[],
+        setup_hint="run `bash tools/llm_server_env.sh` once (builds and caches it)",
+        start_timeout_s=120,
+    ) as base_url:
         yield base_url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def test_describe_step_against_llama_cpp_server(server: str, tmp_path: Path) -> None:
