@@ -28,13 +28,17 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 
 def thememap_cli(
-    *args: str, cwd: Path, user: int | None = None, timeout: float = 300
+    *args: str, cwd: Path, unprivileged: bool = False, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
-    """The real command line in a subprocess, optionally as another (unprivileged) user."""
+    """The real command line in a subprocess, optionally without root's capabilities.
+
+    Unprivileged = still uid 0 (so the checkout and its venv stay readable, wherever the
+    clone lives) but with every capability dropped, so file permissions apply as to anyone.
+    """
     env = {**os.environ, "PYTHONPATH": str(LIB), "HOME": str(cwd), "MPLCONFIGDIR": str(cwd)}
     command = [sys.executable, "-m", "thememap.cli", *args]
-    if user is not None:
-        command = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *command]
+    if unprivileged:
+        command = ["setpriv", "--bounding-set=-all", "--inh-caps=-all", *command]
     return subprocess.run(
         command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
     )
@@ -180,16 +184,13 @@ def test_a_bad_input_path_stops_the_run_before_any_store_exists(
 
 @pytest.fixture
 def shared_dir() -> Iterator[Path]:
-    """A folder an unprivileged user can enter (pytest's tmp_path is root-only)."""
+    """A scratch folder for the permission cases (run as root without capabilities)."""
     if os.geteuid() != 0 or shutil.which("setpriv") is None:
-        pytest.skip("needs root and setpriv to run the CLI as an unprivileged user")
+        pytest.skip("needs root and setpriv to drop root's capabilities")
     folder = Path(tempfile.mkdtemp(prefix="thememap-perm-"))
     folder.chmod(0o777)
     yield folder
     shutil.rmtree(folder)
-
-
-NOBODY = 65534
 
 
 def _params_in(folder: Path, store: str) -> Path:
@@ -205,10 +206,10 @@ def _params_in(folder: Path, store: str) -> Path:
 
 def test_a_read_only_store_file_is_one_line(shared_dir: Path) -> None:
     params = _params_in(shared_dir, "items.db")
-    open_store(shared_dir / "items.db").close()  # made by root: read-only for nobody
-    (shared_dir / "items.db").chmod(0o644)
+    open_store(shared_dir / "items.db").close()
+    (shared_dir / "items.db").chmod(0o444)  # read-only even for its owner without capabilities
     before = (shared_dir / "items.db").read_bytes()
-    done = thememap_cli("run", str(params), cwd=shared_dir, user=NOBODY, timeout=120)
+    done = thememap_cli("run", str(params), cwd=shared_dir, unprivileged=True, timeout=120)
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert "items.db: the store file is read-only (permission denied)" in done.stderr
     assert (shared_dir / "items.db").read_bytes() == before
@@ -216,9 +217,10 @@ def test_a_read_only_store_file_is_one_line(shared_dir: Path) -> None:
 
 def test_an_unwritable_store_folder_is_one_line(shared_dir: Path) -> None:
     locked = shared_dir / "locked"
-    locked.mkdir(mode=0o755)  # root's: nobody cannot create files in it
+    locked.mkdir()
+    locked.chmod(0o555)  # nobody, its owner included, may create files in it
     params = _params_in(shared_dir, "locked/sub/items.db")
-    done = thememap_cli("run", str(params), cwd=shared_dir, user=NOBODY, timeout=120)
+    done = thememap_cli("run", str(params), cwd=shared_dir, unprivileged=True, timeout=120)
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert f"{locked}: cannot write in the store's folder (permission denied)" in done.stderr
     assert list(locked.iterdir()) == []
