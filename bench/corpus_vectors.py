@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -80,14 +81,29 @@ def main() -> None:
     )
     embedder = make_embedder(EmbedParams())
     t0 = time.perf_counter()
+    # Blocks of 32,768 rows are saved as they finish, so a killed run (the full PyPI corpus takes
+    # about half an hour here) resumes at the first missing block.
+    parts = CACHE / f"{name}.parts"
+    parts.mkdir(parents=True, exist_ok=True)
+    block = 32_768
     chunks = []
-    for start in range(0, len(texts), 2048):
-        chunks.append(embedder.embed(texts[start : start + 2048]))
+    for start in range(0, len(texts), block):
+        part = parts / f"{start:09d}.npy"
+        if not part.exists():
+            vecs = np.concatenate(
+                [
+                    embedder.embed(texts[s : s + 2048])
+                    for s in range(start, min(start + block, len(texts)), 2048)
+                ]
+            ).astype(np.float32)
+            np.save(part.with_suffix(".tmp.npy"), vecs)
+            part.with_suffix(".tmp.npy").replace(part)
+        chunks.append(np.load(part))
         print(f"{start + len(chunks[-1])}/{len(texts)}", file=sys.stderr, flush=True)
-    x = np.concatenate(chunks).astype(np.float32)
-    CACHE.mkdir(parents=True, exist_ok=True)
+    x = np.concatenate(chunks)
     np.save(out_vec, x)
     out_meta.write_text(json.dumps(meta))
+    shutil.rmtree(parts)
     print(f"{len(x)} vectors in {time.perf_counter() - t0:.0f} s -> {out_vec}")
 
 
