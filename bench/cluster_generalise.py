@@ -38,6 +38,10 @@ OURS = {
         M.thememap_default,
         {"merge": "modularity"},
     ),
+    "thememap, embedding=umap (fine level cut in UMAP 10-d)": (
+        M.thememap_default,
+        {"embedding": "umap"},
+    ),
 }
 BASELINES = {
     "reference (recursive HDBSCAN, raw)": (M.reference_recipe, {}),

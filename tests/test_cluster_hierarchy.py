@@ -150,7 +150,8 @@ def test_modularity_tree_merges_each_node_once() -> None:
 
 
 @pytest.mark.parametrize(
-    ("embedding", "merge"), [("raw", "ward"), ("spectral", "ward"), ("raw", "modularity")]
+    ("embedding", "merge"),
+    [("raw", "ward"), ("spectral", "ward"), ("raw", "modularity"), ("umap", "leiden")],
 )
 def test_other_designs_are_nested_too(data, embedding: str, merge: str) -> None:
     params = ClusterParams(embedding=embedding, merge=merge, restarts=2)

@@ -305,6 +305,34 @@ def test_a_parent_named_after_one_of_its_children_is_reasked() -> None:
     assert child_name in script.bodies[-1]["messages"][-1]["content"]  # the rename ask
 
 
+def test_a_parent_that_insists_on_a_childs_name_has_the_child_renamed() -> None:
+    child_name = card_args(0)["pattern_name"]  # the first leaf's name (child of parent 1)
+    parents = len(H.level(1))
+    insist = valid(pattern_name=child_name)
+    narrower = valid(pattern_name="Quartz reef specifics")
+    script = Script(*[None] * len(LEAVES), insist, *[None] * (parents - 1), insist, narrower)
+    describer, _ = run(script)
+    parent = H.level(1)[0]
+    child = next(c for c in H.children(parent) if c.id == min(LEAVES))
+    assert describer.cards_[parent.id].ok and describer.cards_[parent.id].pattern_name == child_name
+    assert describer.cards_[child.id].ok
+    assert describer.cards_[child.id].pattern_name == "Quartz reef specifics"
+    assert f'named "{child_name}"' in script.bodies[-1]["messages"][-1]["content"]
+
+
+def test_a_child_that_cannot_be_told_apart_keeps_its_card_and_the_parent_fails() -> None:
+    child_name = card_args(0)["pattern_name"]
+    parents = len(H.level(1))
+    insist = valid(pattern_name=child_name)
+    script = Script(*[None] * len(LEAVES), insist, *[None] * (parents - 1), insist, insist)
+    describer, _ = run(script)
+    parent = H.level(1)[0]
+    child = next(c for c in H.children(parent) if c.id == min(LEAVES))
+    assert describer.cards_[child.id].ok and describer.cards_[child.id].pattern_name == child_name
+    assert not describer.cards_[parent.id].ok
+    assert "a child's" in (describer.cards_[parent.id].failure or "")
+
+
 # -- the cache ------------------------------------------------------------------------------
 
 

@@ -154,6 +154,7 @@ def hierarchy_kwargs(params: ClusterParams) -> dict[str, Any]:
         "n_neighbors": params.n_neighbors,
         "embedding": params.embedding,
         "spectral_dims": params.spectral_dims,
+        "umap_dims": params.umap_dims,
         "merge": params.merge,
         "resolution": params.resolution,
         "kmeans_inits": params.kmeans_inits,

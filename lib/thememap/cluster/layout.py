@@ -32,10 +32,11 @@ def pca_layout(x: np.ndarray, *, seed: int = 0) -> np.ndarray:
     return ((x - pca.mean_) @ comps.T).astype(np.float32)
 
 
-def umap_layout(
+def umap_embedding(
     x: np.ndarray,
     *,
     seed: int,
+    n_components: int = 2,
     n_neighbors: int = 15,
     min_dist: float = 0.1,
     n_epochs: int | None = None,
@@ -43,12 +44,12 @@ def umap_layout(
     themes: np.ndarray | None = None,
     theme_weight: float = 0.5,
 ) -> np.ndarray:
-    """UMAP to 2D with cosine distances on ``knn`` (computed here when not given).
+    """UMAP of the rows of ``x`` to ``n_components`` dimensions, cosine, on ``knn``.
 
-    With ``themes`` (a label per row) UMAP runs semi-supervised on them
-    (``target_weight=theme_weight``): the map is laid out from the same
-    neighbourhoods the hierarchy was cut from, so each theme forms one region
-    instead of interleaving with its neighbours (0 = ignore the themes).
+    The one place UMAP runs: the 2D map (:func:`umap_layout`) and the space the
+    fine clusters are cut in (``cluster.embedding: umap``). ``knn`` is computed
+    here when not given. With ``themes`` (a label per row) UMAP runs
+    semi-supervised on them (``target_weight=theme_weight``; 0 = ignore them).
     """
     from tqdm import TqdmWarning
 
@@ -57,12 +58,13 @@ def umap_layout(
         warnings.simplefilter("ignore", TqdmWarning)
         import umap
 
-    if len(x) <= n_neighbors + 1:
-        return pca_layout(x, seed=seed)
+    if len(x) <= max(n_neighbors, n_components) + 1:
+        coords = pca_layout(x, seed=seed)
+        return np.pad(coords, ((0, 0), (0, max(n_components - 2, 0))))[:, :n_components]
     knn = knn or knn_graph(x, n_neighbors=n_neighbors, seed=seed)
     k = min(n_neighbors, knn.indices.shape[1])
     reducer = umap.UMAP(
-        n_components=2,
+        n_components=n_components,
         n_neighbors=k,
         min_dist=min_dist,
         metric="cosine",
@@ -81,6 +83,30 @@ def umap_layout(
         supervised = themes is not None and theme_weight > 0 and len(np.unique(themes)) > 1
         coords = reducer.fit_transform(x, y=np.asarray(themes) if supervised else None)
     return np.asarray(coords, dtype=np.float32)
+
+
+def umap_layout(
+    x: np.ndarray,
+    *,
+    seed: int,
+    n_neighbors: int = 15,
+    min_dist: float = 0.1,
+    n_epochs: int | None = None,
+    knn: KnnGraph | None = None,
+    themes: np.ndarray | None = None,
+    theme_weight: float = 0.5,
+) -> np.ndarray:
+    """UMAP to 2D with cosine distances on ``knn`` (computed here when not given).
+
+    With ``themes`` (a label per row) UMAP runs semi-supervised on them
+    (``target_weight=theme_weight``): the map is laid out from the same
+    neighbourhoods the hierarchy was cut from, so each theme forms one region
+    instead of interleaving with its neighbours (0 = ignore the themes).
+    """
+    return umap_embedding(
+        x, seed=seed, n_components=2, n_neighbors=n_neighbors, min_dist=min_dist,
+        n_epochs=n_epochs, knn=knn, themes=themes, theme_weight=theme_weight,
+    )  # fmt: skip
 
 
 def place_by_neighbours(

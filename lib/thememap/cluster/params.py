@@ -86,12 +86,14 @@ class ClusterParams(StrictModel):
     n_neighbors: int = Field(
         15, ge=2, le=200, description="neighbours in the kNN graph (level-1 count and the map)"
     )
-    embedding: Literal["spectral", "raw"] = Field(
+    embedding: Literal["umap", "spectral", "raw"] = Field(
         "spectral",
-        description="space the fine level is cut in: spectral (leading eigenvectors of the kNN"
-        " graph; far steadier across seeds) or raw (the vectors themselves)",
+        description="space the fine level is cut in: umap (UMAP of the kNN graph, min_dist 0),"
+        " spectral (leading eigenvectors of the kNN graph; far steadier across seeds than raw)"
+        " or raw (the vectors themselves)",
     )
     spectral_dims: int = Field(16, ge=2, le=256, description="dimensions of the spectral space")
+    umap_dims: int = Field(10, ge=2, le=100, description="dimensions of the UMAP space")
     merge: Literal["leiden", "modularity", "ward"] = Field(
         "leiden",
         description="how fine clusters form the coarser levels: leiden (level 1 = Leiden"

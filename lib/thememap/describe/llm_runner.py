@@ -49,7 +49,7 @@ from thememap.describe.hierarchy import ClusterNode, Hierarchy
 from thememap.describe.llm_client import CallFailed, LLMClient, Usage
 from thememap.describe.llm_schema import card_model
 from thememap.describe.params import LOCAL_SECONDS_PER_CALL, REMOTE_SECONDS_PER_CALL, DescribeParams
-from thememap.describe.prompts import ClusterData, card_messages, rename_message
+from thememap.describe.prompts import ClusterData, card_messages, narrower_message, rename_message
 from thememap.describe.quality import jaccard
 from thememap.describe.representatives import mmr
 from thememap.errors import BudgetExceeded, ParamsError
@@ -223,7 +223,8 @@ class LLMDescriber:
         self._schema_tokens = schema_tokens(self._schema)
         self.copied_: list[int] = []
         done: dict[int, Card] = {}
-        written: dict[int, Card] = {}
+        asked: dict[int, _Job] = {}  # each cluster's first request, for a later rename
+        llm_ids: list[int] = []
         for level in reversed(h.levels):
             if not p.llm_writes(level):
                 continue  # offline cards stand for this level (``best`` falls back to them)
@@ -236,15 +237,18 @@ class LLMDescriber:
                 else:
                     jobs.append(self._job(h, node, self._messages(h, node, offline, done)))
             resolve(jobs, done)
+            asked.update({job.node.id: job for job in jobs})
             if self.stopped_ is None and p.distinct_names:
                 renames = self._rename_jobs(h, level, jobs, done)
                 if renames:
                     resolve(renames, done)
-                    self._fail_repeated_names(h, level, {j.node.id for j in renames}, done)
-            written.update({n.id: done[n.id] for n in h.level(level) if n.id in done})
+                    reasked = {j.node.id for j in renames}
+                    self._rename_children(h, level, reasked, asked, done, resolve)
+                    self._fail_repeated_names(h, level, reasked, done)
+            llm_ids += [n.id for n in h.level(level)]
             if self.stopped_ is not None:
                 break
-        return written
+        return {i: done[i] for i in llm_ids if i in done}
 
     def _copy_of_only_child(
         self, h: Hierarchy, node: ClusterNode, done: Mapping[int, Card]
@@ -314,6 +318,68 @@ class LLMDescriber:
         if renames:
             log.debug("level %d: %d sibling name clash(es); re-asking", level, len(renames))
         return renames
+
+    def _rename_children(
+        self,
+        h: Hierarchy,
+        level: int,
+        reasked: set[int],
+        asked: Mapping[int, _Job],
+        done: dict[int, Card],
+        resolve: Callable[[list[_Job], dict[int, Card]], None],
+    ) -> None:
+        """A parent that still repeats a child's name after its re-ask: ask the child instead.
+
+        The parent saw all its children and its name covers them, so the child that
+        shares it is the one named too broadly: it is asked once for what sets it apart.
+        The child's new card is kept only when it is valid and repeats neither the parent
+        nor a sibling; otherwise it keeps its card and the parent fails as before.
+        """
+        jobs = []
+        for parent_id in self._clashes(h, level, done):
+            if parent_id not in reasked:
+                continue
+            parent_name = done[parent_id].pattern_name
+            for child in h.children(h.node(parent_id)):
+                card, job = done.get(child.id), asked.get(child.id)
+                if job is None or card is None or not card.ok:
+                    continue
+                if not self._similar(parent_name, card.pattern_name):
+                    continue
+                previous = json.dumps(
+                    {k: getattr(card, k) for k in _ANSWER_FIELDS}, ensure_ascii=False
+                )
+                siblings = [
+                    done[s.id].pattern_name
+                    for s in h.siblings(child)
+                    if s.id != child.id and s.id in done and done[s.id].ok
+                ]
+                messages = [
+                    *job.messages,
+                    {"role": "assistant", "content": previous},
+                    narrower_message(parent_name, siblings),
+                ]
+                jobs.append(self._job(h, child, messages))
+        if not jobs or self.stopped_ is not None:
+            return
+        before = {job.node.id: done[job.node.id] for job in jobs}
+        resolve(jobs, done)
+        for job in jobs:
+            child = job.node
+            new = done.get(child.id)
+            parent_name = done[child.parent_id].pattern_name if child.parent_id is not None else ""
+            taken = [parent_name] + [
+                done[s.id].pattern_name
+                for s in h.siblings(child)
+                if s.id != child.id and s.id in done and done[s.id].ok
+            ]
+            if new is None or not new.ok or any(self._similar(new.pattern_name, t) for t in taken):
+                done[child.id] = before[child.id]
+            else:
+                log.info(
+                    "cluster %s renamed %r -> %r (its parent is %r)",
+                    child.name, before[child.id].pattern_name, new.pattern_name, parent_name,
+                )  # fmt: skip
 
     def _fail_repeated_names(
         self, h: Hierarchy, level: int, asked: set[int], done: dict[int, Card]

@@ -115,6 +115,17 @@ def rename_message(taken: Sequence[str]) -> dict[str, str]:
     }
 
 
+def narrower_message(parent: str, siblings: Sequence[str]) -> dict[str, str]:
+    """Follow-up asking a sub-cluster for a narrower name than its parent's."""
+    avoid = "".join(f'; "{n}"' for n in siblings)
+    return {
+        "role": "user",
+        "content": f'The broader cluster this one belongs to is named "{parent}". Give a '
+        "pattern_name that says what is specific to THIS sub-cluster, unlike the broader "
+        f'name and its sibling sub-clusters\' names ("{parent}"{avoid}).',
+    }
+
+
 def reask_message(error: str) -> dict[str, str]:
     """Follow-up after an answer that failed validation (the errors, then the ask)."""
     return {
