@@ -34,7 +34,7 @@ check: setup
 	$(BIN)/ruff format --check lib tests bench tools
 	$(BIN)/mypy
 
-lock:
+lock: setup
 	$(BIN)/python tools/lock.py
 
 bench: setup

@@ -16,6 +16,7 @@ from thememap.cluster.hierarchy import Hierarchy
 from thememap.cluster.layout import layout_2d
 from thememap.cluster.params import ClusterParams
 from thememap.cluster.partition import unit_rows
+from thememap.cluster.reference_hdbscan import hdbscan_available
 from thememap.cluster.reproducibility import Reproducibility, reproducibility
 from thememap.cluster.summary import anchors, coherence, keywords, representatives
 from thememap.store.clusters import LevelRecords, read_clusters, replace_run_clusters
@@ -185,7 +186,7 @@ def compare_methods(
     """
     rows = {params.method + " (this run)": result.hierarchy}
     other = "hdbscan" if params.method == "graph" else "graph"
-    if len(result.item_ids) <= max_items:
+    if len(result.item_ids) <= max_items and (other != "hdbscan" or hdbscan_available()):
         _, x = load_item_vectors(conn)
         rows[other] = fit_hierarchy(x, params.model_copy(update={"method": other}))
     table = {}
