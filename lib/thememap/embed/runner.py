@@ -1,7 +1,8 @@
-"""Embed every item that has no vector yet, committing batch by batch.
+"""The embed step: :func:`embed_texts` on a list of texts, :func:`embed_store` on a store.
 
-A killed run loses at most the batch in flight; the next run embeds only what
-is missing. Items with the same prepared text share one vector.
+In the store every item that has no vector yet is embedded, committing batch by
+batch: a killed run loses at most the batch in flight; the next run embeds only
+what is missing. Items with the same prepared text share one vector (both ways).
 """
 
 from __future__ import annotations
@@ -112,6 +113,34 @@ def embed_store(
         embedded_now=len(todo),
         seconds=time.perf_counter() - started,
     )
+
+
+def embed_texts(
+    texts: Sequence[str], embedder: Embedder, *, batch_size: int = 64, progress: bool = True
+) -> np.ndarray:
+    """One vector per text (``len(texts) x dim``, float32); identical texts are embedded once."""
+    unique = list(dict.fromkeys(texts))
+    row_of = {text: i for i, text in enumerate(unique)}
+    keys = [str(i) for i in range(len(unique))]
+    batches = [keys[i : i + batch_size] for i in range(0, len(keys), batch_size)]
+    vectors: np.ndarray | None = None
+    bar = progress_bar(
+        total=len(unique),
+        unit="text",
+        desc=f"embedding ({embedder.model_id})",
+        disable=not progress,
+    )
+    with bar:
+        for done, batch_vectors in _run_batches(
+            embedder, batches, dict(zip(keys, unique, strict=True))
+        ):
+            if vectors is None:
+                vectors = np.empty((len(unique), batch_vectors.shape[1]), dtype=np.float32)
+            vectors[[int(k) for k in done]] = batch_vectors
+            bar.update(len(done))
+    if vectors is None:
+        raise ValueError("no texts to embed")
+    return vectors[[row_of[t] for t in texts]]
 
 
 def _run_batches(

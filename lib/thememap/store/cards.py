@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from thememap.describe.cards import Card
+from thememap.describe.cards import Card, choose_cards
 from thememap.describe.llm_client import Usage
 from thememap.describe.quality import LevelQuality
 from thememap.store.connection import transaction
@@ -126,13 +126,10 @@ def fill_reference_columns(
     conn: sqlite3.Connection, cards: Mapping[int, Card], fallback: Mapping[int, Card]
 ) -> int:
     """Fill clusters.llm_* / strength_score from ``cards`` (``fallback`` where a card failed)."""
-    rows = []
-    for cluster_id, fallback_card in fallback.items():
-        card = cards.get(cluster_id)
-        chosen = card if card is not None and card.ok else fallback_card
-        rows.append(
-            (chosen.summary, chosen.pattern_name, chosen.category, chosen.strength, cluster_id)
-        )
+    rows = [
+        (chosen.summary, chosen.pattern_name, chosen.category, chosen.strength, cluster_id)
+        for cluster_id, chosen in choose_cards(cards, fallback).items()
+    ]
     with transaction(conn):
         conn.executemany(
             "UPDATE clusters SET llm_description = ?, llm_pattern_name = ?, llm_category = ?,"
