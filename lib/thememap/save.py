@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from thememap.describe.cards import choose_cards
 from thememap.errors import StoreError
 from thememap.store import open_store
 from thememap.store.cards import fill_reference_columns, put_cards, put_quality, put_retrieval_ranks
@@ -78,7 +79,7 @@ def save_themes(themes: ThemeMap, store: Path) -> str:
         put_cards(conn, offline.values())
         llm = moved(described.llm.cards_) if described.llm is not None else {}
         put_cards(conn, llm.values())
-        fill_reference_columns(conn, llm, offline)
+        fill_reference_columns(conn, choose_cards(llm, offline))
         for source, report in described.reports.items():
             put_quality(conn, run_id, source, report.levels)
             put_retrieval_ranks(conn, source, {cluster_id[c]: r for c, r in report.ranks.items()})

@@ -14,7 +14,6 @@ The single pieces (``describe_offline``, ``plan_llm``, ``describe_llm``,
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 import time
@@ -41,6 +40,7 @@ from thememap.store.cards import (
     put_retrieval_ranks,
 )
 from thememap.store.clusters import latest_cluster_run, read_clusters, read_memberships
+from thememap.store.items import item_rows
 from thememap.store.vectors import load_item_vectors
 
 if TYPE_CHECKING:
@@ -86,10 +86,9 @@ def load_hierarchy(
     texts = [""] * len(item_ids)
     title_field = params.input.title_field
     titles: list[str] | None = [""] * len(item_ids) if title_field else None
-    for item_id, content, metadata in conn.execute("SELECT id, content, metadata FROM items"):
-        row = row_of.get(int(item_id))
+    for item_id, content, meta, _ in item_rows(conn):
+        row = row_of.get(item_id)
         if row is not None:
-            meta = json.loads(metadata or "{}")
             texts[row] = describe_text(content, meta, params.input)
             if titles is not None and title_field:
                 value = meta.get(title_field)
@@ -143,7 +142,7 @@ def describe_offline(
     cards = OfflineDescriber(params, embedder=embedder).fit(loaded.hierarchy).cards_
     put_cards(conn, cards.values())
     if params.source == "offline":
-        fill_reference_columns(conn, cards, cards)
+        fill_reference_columns(conn, cards)
     log.info("offline cards: %d clusters in %.2f s", len(cards), time.perf_counter() - started)
     return cards
 
@@ -302,12 +301,12 @@ class StoreSink:
         """Store the offline cards (and, when final, the reference columns from them)."""
         put_cards(self.conn, cards.values())
         if final:
-            fill_reference_columns(self.conn, cards, cards)
+            fill_reference_columns(self.conn, cards)
 
     def llm(self, cards: Mapping[int, Card], offline: Mapping[int, Card]) -> None:
         """Store the LLM cards and the chosen card of every cluster."""
         put_cards(self.conn, cards.values())
-        fill_reference_columns(self.conn, cards, offline)
+        fill_reference_columns(self.conn, choose_cards(cards, offline))
 
     def quality(self, source: str, report: LabelReport) -> None:
         """Store the label quality per level and each card's retrieval rank."""
