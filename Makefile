@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PARAMS ?= params/demo.yaml
 
-.PHONY: setup demo test check lint lock bench clean
+.PHONY: setup demo test test-deps check lint lock bench clean
 
 setup: $(STAMP)
 
@@ -23,8 +23,13 @@ $(STAMP): requirements.lock pyproject.toml
 demo: setup
 	$(BIN)/thememap run $(PARAMS)
 
-## Lint, type-check and run every test (pytest's "no tests" exit 5 is not a pass)
-test: setup check
+## What the browser and LLM-server tests need (Chromium, llama.cpp + its model; cached)
+test-deps:
+	bash tools/test_deps.sh
+
+## Install what the tests need, lint, type-check and run every test
+## (pytest's "no tests" exit 5 is not a pass)
+test: setup test-deps check
 	@$(BIN)/python -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure here" >&2; exit 1; fi; \
 	exit $$rc
@@ -34,7 +39,7 @@ check: setup
 	$(BIN)/ruff format --check lib tests bench tools
 	$(BIN)/mypy
 
-lock:
+lock: setup
 	$(BIN)/python tools/lock.py
 
 bench: setup

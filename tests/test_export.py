@@ -32,7 +32,7 @@ from thememap.store import open_store
 REFERENCE_ITEM_TYPES = {
     "id": (int,), "content": (str,), "metadata": (dict, list), "created_at": (str, type(None)),
     "x": (float,), "y": (float,), "cluster_l1": (int, type(None)),
-    "cluster_l2": (int, type(None)), "cluster_l3": (int, type(None)),
+    "cluster_l2": (int, type(None)), "cluster_l3": (int, type(None)), "external_id": (str,),
 }  # fmt: skip
 REFERENCE_CLUSTER_TYPES = {
     "id": (int,), "cluster_type": (str,), "level": (int,), "name": (str,),
@@ -307,3 +307,17 @@ def test_unplaced_items_stay_grey_and_null_everywhere(conn, tmp_path: Path) -> N
     run_dir.mkdir()
     page = write_run_index(run_dir, conn=conn, run_id="fixture-run", notebooks=[], params={})
     assert "unplaced share, level 3" in page.read_text()
+
+
+def test_every_export_keeps_the_users_id(conn, tmp_path: Path) -> None:
+    """items.json and items.parquet carry each item's ``external_id`` (the id_field value)."""
+    import pandas as pd
+
+    stored = dict(conn.execute("SELECT id, external_id FROM items").fetchall())
+    paths = write_reference_json(conn, tmp_path / "out")
+    items = json.loads(paths["items.json"].read_text())
+    assert {item["id"]: item["external_id"] for item in items} == stored
+    data = load_export_data(conn)
+    parquet = write_parquet(data, tmp_path / "pq")
+    frame = pd.read_parquet(parquet["items.parquet"])
+    assert dict(zip(frame["id"], frame["external_id"], strict=True)) == stored

@@ -17,6 +17,22 @@ def test_defaults_and_relative_paths_resolve_against_the_project_root(write_para
     assert params.cluster.levels == 3
 
 
+def test_a_params_file_works_from_anywhere(tmp_path: Path, monkeypatch):
+    """Written paths are relative to the params file; defaults go to the project folder."""
+    project = tmp_path / "elsewhere" / "proj"
+    (project / "params").mkdir(parents=True)
+    file = project / "params" / "mine.yaml"
+    file.write_text("input:\n  path: ../in/items.csv\nexport:\n  out_dir: out\n")
+    monkeypatch.chdir(tmp_path)  # the working folder plays no part
+    params = load_params(file.relative_to(tmp_path))
+    assert params.root == project
+    assert params.resolve(params.input.path) == project / "in" / "items.csv"
+    assert params.resolve(params.export.out_dir) == project / "params" / "out"
+    assert params.store_path == project / "data" / "items.db"  # a default: project folder
+    assert params.notebooks_dir.name == "notebooks"  # none in the project: the package's
+    assert sorted(p.name for p in params.notebooks_dir.glob("0*.ipynb"))[0] == "01_embed.ipynb"
+
+
 def test_unknown_key_is_named_with_its_path(write_params):
     path = write_params({"embed": {"batchsize": 10}})
     with pytest.raises(ParamsError) as err:
@@ -73,5 +89,19 @@ def test_default_yaml_documents_every_key_with_its_real_default(project_root: Pa
         if isinstance(value, dict):
             missing = set(value) - set(written[section] or {})
             assert not missing, f"default.yaml lacks {section}.{sorted(missing)}"
-    loaded = load_params(path).model_dump(mode="json", exclude={"root"})
+    params = load_params(path)
+    # paths are written relative to the params file and land where the defaults do
+    reference = Params(root=params.root)
+    assert params.store_path == reference.store_path
+    assert params.resolve(params.report.dir) == reference.resolve(reference.report.dir)
+    assert params.resolve(params.export.out_dir) == reference.resolve(reference.export.out_dir)
+    paths = {"store": None, "report": {"dir"}, "export": {"out_dir"}}
+    loaded = params.model_dump(mode="json", exclude={"root", *paths})
+    defaults = {k: v for k, v in defaults.items() if k not in paths}
     assert loaded == defaults, "default.yaml must show the real defaults"
+    for section in ("report", "export"):
+        rest = {k: v for k, v in getattr(params, section).model_dump(mode="json").items()}
+        expected = getattr(reference, section).model_dump(mode="json")
+        for key in paths[section] or ():
+            rest.pop(key), expected.pop(key)
+        assert rest == expected, f"default.yaml must show the real {section} defaults"

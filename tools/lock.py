@@ -1,10 +1,10 @@
-"""Compile requirements.lock from the pip list in environment.yml.
+"""Compile requirements.lock from pyproject.toml (runtime dependencies and every extra).
 
-    .venv/bin/python tools/lock.py
+    .venv/bin/python tools/lock.py      # or: make lock
 
-Uses ``uv pip compile`` (pip-compile compatible output) for Python 3.11 on
-Linux x86_64. Re-run after editing environment.yml; the environment test fails
-until the lock agrees with the list again.
+Uses ``uv pip compile`` (pip-compile compatible output; ``pip install uv`` if
+it is missing) for Python 3.11 on Linux x86_64. Re-run after editing the
+dependencies; the environment test fails while a pin is outside its range.
 """
 
 from __future__ import annotations
@@ -16,22 +16,21 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "lib"))
-
-from thememap.environment import direct_requirements  # noqa: E402
 
 
 def main() -> int:
     uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
     with tempfile.TemporaryDirectory() as tmp:
-        spec = Path(tmp) / "requirements.in"
-        spec.write_text("\n".join(direct_requirements(ROOT / "environment.yml")) + "\n")
+        # the project itself is installed from the checkout (-e .), never from the lock
+        spec = Path(tmp) / "pyproject.toml"
+        shutil.copyfile(ROOT / "pyproject.toml", spec)
         subprocess.run(
             [
                 uv,
                 "pip",
                 "compile",
                 str(spec),
+                "--all-extras",
                 "--python-version",
                 "3.11",
                 "--python-platform",
@@ -45,7 +44,7 @@ def main() -> int:
         )
     body = (ROOT / "requirements.lock").read_text()
     header = (
-        "# Compiled from environment.yml by tools/lock.py; do not edit by hand.\n"
+        "# Compiled from pyproject.toml (all extras) by tools/lock.py; do not edit by hand.\n"
         "# torch must never appear here (tests/test_environment.py checks).\n"
     )
     (ROOT / "requirements.lock").write_text(header + body)

@@ -1,4 +1,4 @@
-"""Command line: ``thememap run PARAMS`` and ``thememap check PARAMS``.
+"""Command line: ``thememap init DIR``, ``thememap run PARAMS`` and ``thememap check PARAMS``.
 
 A user mistake (a ThememapError) prints one clear message and exits 2; only
 bugs show a traceback.
@@ -23,6 +23,9 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
     check = sub.add_parser("check", help="validate a params file and say what would run")
     check.add_argument("params")
+    init = sub.add_parser("init", help="write a ready project (notebooks, params, demo data)")
+    init.add_argument("dir", help="the project folder (created if missing)")
+    init.add_argument("--force", action="store_true", help="overwrite files that exist")
     return parser
 
 
@@ -45,10 +48,16 @@ def main(argv: list[str] | None = None) -> int:
             from thememap.run import discover_notebooks
 
             params = load_params(args.params)
-            names = [
-                p.stem for p in discover_notebooks(params.root / "notebooks", params.notebooks)
-            ]
-            print(f"{args.params}: valid; store {params.store_path}; notebooks {', '.join(names)}")
+            found = discover_notebooks(params.notebooks_dir, params.notebooks)
+            names = ", ".join(p.stem for p in found)
+            print(f"{args.params}: valid; store {params.store_path}; notebooks {names}")
+            print(f"  notebooks from {params.notebooks_dir}")
+        elif args.command == "init":
+            from thememap.scaffold import init_project
+
+            written = init_project(args.dir, force=args.force)
+            print(f"{args.dir}: {len(written)} file(s) written")
+            print(f"next: thememap run {args.dir}/params/demo.yaml")
     except ThememapError as err:
         print(f"thememap: error: {mask_url_credentials(str(err))}", file=sys.stderr)
         return 2

@@ -1,17 +1,18 @@
-"""Read the project's one dependency list (environment.yml) and its pip lock.
+"""Read the project's one dependency list (pyproject.toml) and its pip lock.
 
 Used by ``tools/lock.py`` to compile ``requirements.lock`` and by the tests that
-keep the two in step.
+keep the two in step: every direct dependency (and every extra's) must be locked
+at a version inside its range.
 """
 
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
-import yaml
-
 _PIN = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*==\s*([^\s;#]+)")
+_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
 def canonical_name(name: str) -> str:
@@ -19,14 +20,20 @@ def canonical_name(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def direct_requirements(environment_yml: Path) -> list[str]:
-    """The pip requirement lines of ``environment.yml`` (editable installs left out)."""
-    spec = yaml.safe_load(environment_yml.read_text(encoding="utf-8"))
-    lines: list[str] = []
-    for dep in spec.get("dependencies", []):
-        if isinstance(dep, dict) and "pip" in dep:
-            lines.extend(str(x) for x in dep["pip"] if not str(x).startswith("-e"))
-    return lines
+def declared_requirements(pyproject: Path) -> dict[str, list[str]]:
+    """Requirement strings of pyproject.toml: ``""`` -> the runtime ones, else per extra."""
+    project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+    declared = {"": list(project.get("dependencies", []))}
+    declared.update(project.get("optional-dependencies", {}))
+    return declared
+
+
+def requirement_name(requirement: str) -> str:
+    """The canonical distribution name of a requirement string."""
+    match = _NAME.match(requirement)
+    if match is None:
+        raise ValueError(f"not a requirement: {requirement!r}")
+    return canonical_name(match.group(1))
 
 
 def parse_pins(lines: list[str]) -> dict[str, str]:

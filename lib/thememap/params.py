@@ -1,13 +1,22 @@
 """The params file: one YAML per run, validated before anything runs.
 
-Every notebook reads the same validated :class:`Params`. Relative paths in a
-params file are resolved against the *project root*: the nearest folder above
-the params file that holds ``pyproject.toml`` (else the params file's folder),
-so a run behaves the same from a terminal, papermill, or JupyterLab.
+Every notebook reads the same validated :class:`Params`, so a run behaves the
+same from a terminal, papermill, JupyterLab or :func:`thememap.fit`. A params
+file works from anywhere:
+
+* a relative path written in the file (``store``, ``input.path``, ``report.dir``,
+  ``export.out_dir``, ``embed.cache_dir``) is relative to **the params file's folder**;
+* a path the file leaves out takes its default inside **the project folder**: the folder
+  above the params file's folder when that one is called ``params`` (the layout
+  ``thememap init`` writes), else the params file's own folder;
+* the notebooks are the project folder's ``notebooks/`` when it has numbered ones,
+  else those shipped inside the package.
 """
 
 from __future__ import annotations
 
+import os
+from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -96,12 +105,20 @@ class Params(StrictModel):
     notebooks: list[str] | None = Field(
         None, description="run only these notebooks (stems like '01_embed'); all when empty"
     )
-    root: Path = Field(Path("."), description="project root; set by load_params")
+    root: Path = Field(Path("."), description="project folder; set by load_params")
 
     def resolve(self, path: Path | str) -> Path:
-        """An absolute path for a path from the params (relative to the project root)."""
+        """An absolute path for a path from the params (a default: inside the project folder)."""
         candidate = Path(path).expanduser()
-        return candidate if candidate.is_absolute() else (self.root / candidate).resolve()
+        return candidate if candidate.is_absolute() else _absolute(self.root / candidate)
+
+    @property
+    def notebooks_dir(self) -> Path:
+        """The project folder's ``notebooks/`` when it has numbered notebooks, else the package's."""
+        own = self.root / "notebooks"
+        if any(own.glob("[0-9][0-9]_*.ipynb")):
+            return _absolute(own)
+        return packaged("notebooks")
 
     def public_dump(self) -> dict[str, Any]:
         """The params as JSON-able data with URL credentials masked (for runs and reports)."""
@@ -114,13 +131,50 @@ class Params(StrictModel):
         return self.resolve(self.store)
 
 
-def project_root(start: Path) -> Path:
-    """The nearest folder at or above ``start`` holding pyproject.toml (else ``start``)."""
-    start = start.resolve()
-    for folder in (start, *start.parents):
-        if (folder / "pyproject.toml").is_file():
-            return folder
-    return start
+# keys whose values are paths: relative ones are taken relative to the params file
+PATH_KEYS: tuple[tuple[str, ...], ...] = (
+    ("store",),
+    ("input", "path"),
+    ("embed", "cache_dir"),
+    ("report", "dir"),
+    ("export", "out_dir"),
+)
+
+
+def _absolute(path: Path) -> Path:
+    """``path`` made absolute and normalised *without* following symlinks."""
+    return Path(os.path.abspath(path))
+
+
+def packaged(name: str) -> Path:
+    """A folder of the project template shipped in the package: notebooks, params or data."""
+    return Path(str(resources.files("thememap").joinpath("project", name)))
+
+
+def project_root(params_file: Path) -> Path:
+    """The project folder of ``params_file`` (see the module docstring)."""
+    folder = _absolute(params_file).parent
+    return folder.parent if folder.name == "params" else folder
+
+
+def _anchor_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
+    """``data`` with the relative paths it sets made absolute against ``base``."""
+    out = dict(data)
+    for keys in PATH_KEYS:
+        holder: Any = out
+        for key in keys[:-1]:
+            if not isinstance(holder.get(key), dict):
+                break
+            section = dict(holder[key])
+            holder[key] = section
+            holder = section
+        else:
+            value = holder.get(keys[-1]) if isinstance(holder, dict) else None
+            if isinstance(value, str | Path) and str(value).strip():
+                candidate = Path(value).expanduser()
+                if not candidate.is_absolute():
+                    holder[keys[-1]] = str(_absolute(base / candidate))
+    return out
 
 
 def _format_validation_error(source: str, err: ValidationError) -> str:
@@ -150,7 +204,7 @@ def params_from_dict(data: dict[str, Any], *, source: str, root: Path) -> Params
 
 def load_params(path: Path | str, overrides: dict[str, Any] | None = None) -> Params:
     """Read and validate a params YAML; ``overrides`` (nested dict) win over the file."""
-    path = Path(path)
+    path = _absolute(Path(path).expanduser())
     if not path.is_file():
         raise ParamsError(f"{path}: params file not found")
     try:
@@ -159,7 +213,9 @@ def load_params(path: Path | str, overrides: dict[str, Any] | None = None) -> Pa
         raise ParamsError(f"{path}: not valid YAML: {err}") from None
     if overrides:
         data = _deep_merge(data, overrides)
-    return params_from_dict(data, source=str(path), root=project_root(path.parent))
+    if isinstance(data, dict):
+        data = _anchor_paths(data, path.parent)
+    return params_from_dict(data, source=str(path), root=project_root(path))
 
 
 def _deep_merge(base: Any, extra: dict[str, Any]) -> dict[str, Any]:

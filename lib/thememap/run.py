@@ -158,12 +158,12 @@ def run_chain(
     Raises :class:`NotebookError` (after rendering what ran) when a notebook fails,
     and :class:`~thememap.errors.StoreError` when another run holds the store.
     """
-    params_file = Path(params_file).resolve()
+    params_file = Path(os.path.abspath(Path(params_file).expanduser()))  # symlinks kept
     params: Params = load_params(params_file)  # validated before anything runs
     run_id = run_id or default_run_id(params_file)
     if not _RUN_NAME.match(run_id):
         raise ParamsError(f"run name {run_id!r}: use letters, digits, '.', '_' or '-'")
-    notebooks_dir = (notebooks_dir or params.root / "notebooks").resolve()
+    notebooks_dir = Path(notebooks_dir).resolve() if notebooks_dir else params.notebooks_dir
     notebooks = discover_notebooks(notebooks_dir, params.notebooks)
     if params.input.path is not None and any(nb.stem.startswith("01_") for nb in notebooks):
         # before the store is opened: a missing input must not leave an empty store behind

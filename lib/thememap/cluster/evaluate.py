@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 
 import numpy as np
@@ -10,18 +9,15 @@ import pandas as pd
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from thememap.errors import ParamsError
+from thememap.store.items import item_rows
 
 
 def item_field(conn: sqlite3.Connection, item_ids: np.ndarray, field: str) -> np.ndarray:
     """The metadata value ``field`` of each item (``None`` where missing), in ``item_ids`` order."""
     values = {}
-    for item_id, metadata in conn.execute("SELECT id, metadata FROM items"):
-        try:
-            meta = json.loads(metadata or "{}")
-        except json.JSONDecodeError:
-            meta = {}
-        value = meta.get(field) if isinstance(meta, dict) else None
-        values[int(item_id)] = None if value is None else str(value)
+    for item_id, _, meta, _ in item_rows(conn):
+        value = meta.get(field)
+        values[item_id] = None if value is None else str(value)
     out = np.asarray([values.get(int(i)) for i in item_ids], dtype=object)
     if all(v is None for v in out):
         raise ParamsError(

@@ -1,4 +1,9 @@
-"""02_cluster end to end: vectors from the store -> hierarchy + map -> store."""
+"""The cluster step: vectors -> nested hierarchy + 2D map + per-cluster summaries.
+
+:func:`cluster_items` is the step on arrays (what :func:`thememap.fit` calls);
+:func:`cluster_store` reads the store's vectors, calls it, and writes the result
+(what notebook 02 calls).
+"""
 
 from __future__ import annotations
 
@@ -16,9 +21,11 @@ from thememap.cluster.hierarchy import Hierarchy
 from thememap.cluster.layout import layout_2d
 from thememap.cluster.params import ClusterParams
 from thememap.cluster.partition import unit_rows
+from thememap.cluster.reference_hdbscan import hdbscan_available
 from thememap.cluster.reproducibility import Reproducibility, reproducibility
 from thememap.cluster.summary import anchors, coherence, keywords, representatives
 from thememap.store.clusters import LevelRecords, read_clusters, replace_run_clusters
+from thememap.store.items import item_texts
 from thememap.store.vectors import load_item_vectors
 
 log = logging.getLogger(__name__)
@@ -33,6 +40,8 @@ class ClusterResult:
     hierarchy: Hierarchy
     coords: np.ndarray | None
     clusters: pd.DataFrame
+    records: list[LevelRecords] = field(default_factory=list)
+    cluster_ids: list[np.ndarray] = field(default_factory=list)  # id of cluster c, per level
     seconds: dict[str, float] = field(default_factory=dict)
     checks: Reproducibility | None = None  # refits with other seeds / resampled items
     map_agreement: list[float] = field(default_factory=list)  # per level, see evaluate
@@ -130,14 +139,57 @@ def level_records(
     return out
 
 
-def cluster_store(conn: sqlite3.Connection, params: ClusterParams, *, run_id: str) -> ClusterResult:
-    """Cluster every item's vector in the store and write the run's clusters (replacing them)."""
+def numbered_ids(records: list[LevelRecords], start: int = 1) -> list[np.ndarray]:
+    """Cluster ids numbered level by level from ``start`` (as a fresh store numbers them)."""
+    ids, next_id = [], start
+    for lv in records:
+        ids.append(np.arange(next_id, next_id + len(lv.parents), dtype=np.int64))
+        next_id += len(lv.parents)
+    return ids
+
+
+def clusters_frame(records: list[LevelRecords], cluster_ids: list[np.ndarray]) -> pd.DataFrame:
+    """One row per cluster (the store's ``clusters`` columns that the step computes)."""
+    rows = []
+    for depth, (lv, ids) in enumerate(zip(records, cluster_ids, strict=True), start=1):
+        for c, cid in enumerate(ids.tolist()):
+            parent = int(lv.parents[c])
+            xy = None if lv.centre_xy is None else lv.centre_xy[c]
+            rows.append(
+                {
+                    "id": cid,
+                    "level": depth,
+                    "name": f"L{depth}_{c}",
+                    "parent_id": None if parent < 0 else int(cluster_ids[depth - 2][parent]),
+                    "comment_count": int(lv.sizes[c]),
+                    "coherence": float(lv.coherence[c]),
+                    "stability": float(lv.stability[c]),
+                    "representatives": [int(i) for i in lv.representatives[c]],
+                    "keywords": list(lv.keywords[c]),
+                    "x": None if xy is None else float(xy[0]),
+                    "y": None if xy is None else float(xy[1]),
+                }
+            )
+    frame = pd.DataFrame(rows)
+    frame["parent_id"] = frame["parent_id"].astype("Int64")
+    return frame
+
+
+def cluster_items(
+    x: np.ndarray,
+    params: ClusterParams,
+    *,
+    item_ids: np.ndarray,
+    texts: list[str] | None,
+    run_id: str = "",
+) -> ClusterResult:
+    """The whole cluster step on arrays: hierarchy, map, reproducibility checks, summaries.
+
+    ``item_ids`` name the rows (representatives are given as these ids); the
+    clusters are numbered level by level from 1 in ``result.cluster_ids``.
+    """
     seconds: dict[str, float] = {}
-    t0 = time.perf_counter()
-    item_ids, x = load_item_vectors(conn)
     x = unit_rows(x)
-    texts = [str(r[0]) for r in conn.execute("SELECT content FROM items ORDER BY id")]
-    seconds["load"] = time.perf_counter() - t0
     log.info("clustering %d items into %d levels", len(item_ids), params.levels)
     hierarchy, coords, parts = cluster_vectors(x, params)
     seconds.update(parts)
@@ -153,21 +205,38 @@ def cluster_store(conn: sqlite3.Connection, params: ClusterParams, *, run_id: st
         n_representatives=params.representatives, seed=params.seed,
     )  # fmt: skip
     seconds["summaries"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    replace_run_clusters(conn, run_id, item_ids=item_ids, levels=records, coords=coords)
-    seconds["write"] = time.perf_counter() - t0
+    cluster_ids = numbered_ids(records)
     return ClusterResult(
         run_id=run_id,
-        item_ids=item_ids,
+        item_ids=np.asarray(item_ids),
         hierarchy=hierarchy,
         coords=coords,
-        clusters=read_clusters(conn, run_id),
+        clusters=clusters_frame(records, cluster_ids),
+        records=records,
+        cluster_ids=cluster_ids,
         seconds=seconds,
         checks=checks,
         map_agreement=[]
         if coords is None
         else [map_agreement(coords, lab) for lab in hierarchy.labels],
     )
+
+
+def cluster_store(conn: sqlite3.Connection, params: ClusterParams, *, run_id: str) -> ClusterResult:
+    """Cluster every item's vector in the store and write the run's clusters (replacing them)."""
+    t0 = time.perf_counter()
+    item_ids, x = load_item_vectors(conn)
+    texts = item_texts(conn)
+    load_seconds = time.perf_counter() - t0
+    result = cluster_items(x, params, item_ids=item_ids, texts=texts, run_id=run_id)
+    result.seconds = {"load": load_seconds, **result.seconds}
+    t0 = time.perf_counter()
+    result.cluster_ids = replace_run_clusters(
+        conn, run_id, item_ids=item_ids, levels=result.records, coords=result.coords
+    )
+    result.seconds["write"] = time.perf_counter() - t0
+    result.clusters = read_clusters(conn, run_id)
+    return result
 
 
 def compare_methods(
@@ -185,7 +254,7 @@ def compare_methods(
     """
     rows = {params.method + " (this run)": result.hierarchy}
     other = "hdbscan" if params.method == "graph" else "graph"
-    if len(result.item_ids) <= max_items:
+    if len(result.item_ids) <= max_items and (other != "hdbscan" or hdbscan_available()):
         _, x = load_item_vectors(conn)
         rows[other] = fit_hierarchy(x, params.model_copy(update={"method": other}))
     table = {}

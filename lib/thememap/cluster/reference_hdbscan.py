@@ -17,6 +17,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from thememap.errors import ParamsError
+
 # (min_cluster_size of a cluster of m items, min_samples, smallest cluster that is split)
 _LEVEL_RULES: list[tuple[Callable[[int], int], int, int]] = [
     (lambda m: max(50, m // 100), 10, 0),
@@ -32,7 +34,18 @@ def _rule(level: int, levels: int) -> tuple[Callable[[int], int], int, int]:
     return _LEVEL_RULES[2] if level == levels - 1 else _LEVEL_RULES[1]
 
 
+def hdbscan_available() -> bool:
+    """True when the optional ``hdbscan`` package (the ``[bench]`` extra) is installed."""
+    import importlib.util
+
+    return importlib.util.find_spec("hdbscan") is not None
+
+
 def _hdbscan(x: np.ndarray, min_cluster_size: int, min_samples: int) -> np.ndarray:
+    if not hdbscan_available():
+        raise ParamsError(
+            "cluster.method: hdbscan needs the hdbscan package: pip install 'thememap[bench]'"
+        )
     import hdbscan
 
     if len(x) < max(min_cluster_size, 2):

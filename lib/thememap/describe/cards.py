@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -42,3 +43,20 @@ class Card:
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (JSON-able)."""
         return asdict(self)
+
+
+def choose_card(llm_card: Card | None, offline_card: Card) -> Card:
+    """THE rule for which card a cluster shows: the LLM card when it succeeded, else offline.
+
+    Used for the store's reference columns, the exports, the map and
+    :func:`thememap.fit`'s ``cards`` alike.
+    """
+    return llm_card if llm_card is not None and llm_card.ok else offline_card
+
+
+def choose_cards(
+    llm_cards: Mapping[int, Card] | None, offline: Mapping[int, Card]
+) -> dict[int, Card]:
+    """:func:`choose_card` for every cluster that has an offline card."""
+    llm_cards = llm_cards or {}
+    return {cid: choose_card(llm_cards.get(cid), card) for cid, card in offline.items()}

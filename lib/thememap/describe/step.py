@@ -1,26 +1,30 @@
-"""The 03_describe step as functions the notebook calls, each reading/writing the store.
+"""The describe step: its call order lives here, once, for the library and notebook 03.
 
-h = load_hierarchy(conn, params)                       # clusters of the latest 02_cluster run
-offline = describe_offline(conn, h, params.describe, embedder=embedder)
-plan = plan_llm(conn, h, offline, params.describe)     # shown before any call
-llm = describe_llm(conn, h, offline, params.describe)  # only when source: llm
-report = measure_quality(conn, h, cards, embedder, source=...)
+:func:`describe_hierarchy` runs the step on an in-memory :class:`Hierarchy`
+(offline cards, the LLM plan and cards when ``source: llm``, the one rule for
+which card wins, label quality), handing each result to a *sink* as soon as it
+exists; :func:`describe_store` is the same call with the store as the sink::
+
+    loaded = load_hierarchy(conn, params)          # clusters of the latest 02_cluster run
+    done = describe_store(conn, loaded, params.describe, embedder=embedder)
+
+The single pieces (``describe_offline``, ``plan_llm``, ``describe_llm``,
+``measure_quality``) stay callable alone on a store.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from thememap.describe.budget import CostPlan
-from thememap.describe.cards import Card
+from thememap.describe.cards import Card, choose_cards
 from thememap.describe.hierarchy import ClusterNode, Hierarchy
 from thememap.describe.llm_runner import LLMDescriber
 from thememap.describe.offline import OfflineDescriber
@@ -36,6 +40,7 @@ from thememap.store.cards import (
     put_retrieval_ranks,
 )
 from thememap.store.clusters import latest_cluster_run, read_clusters, read_memberships
+from thememap.store.items import item_rows
 from thememap.store.vectors import load_item_vectors
 
 if TYPE_CHECKING:
@@ -81,10 +86,9 @@ def load_hierarchy(
     texts = [""] * len(item_ids)
     title_field = params.input.title_field
     titles: list[str] | None = [""] * len(item_ids) if title_field else None
-    for item_id, content, metadata in conn.execute("SELECT id, content, metadata FROM items"):
-        row = row_of.get(int(item_id))
+    for item_id, content, meta, _ in item_rows(conn):
+        row = row_of.get(item_id)
         if row is not None:
-            meta = json.loads(metadata or "{}")
             texts[row] = describe_text(content, meta, params.input)
             if titles is not None and title_field:
                 value = meta.get(title_field)
@@ -112,7 +116,11 @@ def load_hierarchy(
 
 def _check_same_space(loaded: LoadedHierarchy, embedder: Embedder) -> None:
     """Card texts and categories must be embedded by the model that made the item vectors."""
-    dim = loaded.hierarchy.vectors.shape[1]
+    _check_dim(loaded.hierarchy, embedder)
+
+
+def _check_dim(hierarchy: Hierarchy, embedder: Embedder) -> None:
+    dim = hierarchy.vectors.shape[1]
     if embedder.dim != dim:
         raise ParamsError(
             f"embed: model {embedder.model_id!r} makes {embedder.dim}-d vectors but the store's "
@@ -134,7 +142,7 @@ def describe_offline(
     cards = OfflineDescriber(params, embedder=embedder).fit(loaded.hierarchy).cards_
     put_cards(conn, cards.values())
     if params.source == "offline":
-        fill_reference_columns(conn, cards, cards)
+        fill_reference_columns(conn, cards)
     log.info("offline cards: %d clusters in %.2f s", len(cards), time.perf_counter() - started)
     return cards
 
@@ -167,8 +175,25 @@ def describe_llm(
     call failing), what was done is stored, then :class:`BackendError` is raised
     unless ``llm_fallback: offline``.
     """
-    describer = describer or LLMDescriber(params, cache=SqliteCache(conn))
-    plan = describer.plan(loaded.hierarchy, offline)
+    describer = _run_llm(
+        loaded.hierarchy,
+        offline,
+        params,
+        describer or LLMDescriber(params, cache=SqliteCache(conn)),
+    )
+    StoreSink(conn, loaded.cluster_run_id).llm(describer.cards_, offline)
+    _raise_if_tripped(describer, params)
+    return describer
+
+
+def _run_llm(
+    hierarchy: Hierarchy,
+    offline: Mapping[int, Card],
+    params: DescribeParams,
+    describer: LLMDescriber,
+) -> LLMDescriber:
+    """Log the plan (calls, time) before any call, then make the LLM cards."""
+    plan = describer.plan(hierarchy, offline)
     log.info(
         "LLM cards for level(s) %s: %d call(s) to make, %d in the cache, %d copied from an "
         "only child; about %.0f min at %.1f s a call (%s)",
@@ -180,9 +205,12 @@ def describe_llm(
         plan.seconds_per_call,
         plan.seconds_basis,
     )
-    describer.fit(loaded.hierarchy, offline)
-    put_cards(conn, describer.cards_.values())
-    fill_reference_columns(conn, describer.cards_, offline)
+    return describer.fit(hierarchy, offline)
+
+
+def _raise_if_tripped(describer: LLMDescriber, params: DescribeParams) -> None:
+    """What was done is stored by now; a tripped circuit breaker is an error unless the
+    params fall back to offline cards."""
     if describer.breaker_ is not None and params.llm_fallback != "offline":
         failed = sum(not c.ok for c in describer.cards_.values())
         raise BackendError(
@@ -190,7 +218,6 @@ def describe_llm(
             "cards are stored and a re-run resumes). Fix the server or the params, or set "
             "describe.llm_fallback: offline to keep offline cards for the rest"
         )
-    return describer
 
 
 def measure_quality(
@@ -207,3 +234,156 @@ def measure_quality(
     put_quality(conn, loaded.cluster_run_id, source, report.levels)
     put_retrieval_ranks(conn, source, report.ranks)
     return report
+
+
+def tree_from_levels(
+    item_ids: np.ndarray,
+    vectors: np.ndarray,
+    texts: list[str],
+    labels: np.ndarray,
+    parents: list[np.ndarray],
+    cluster_ids: list[np.ndarray],
+    *,
+    titles: list[str] | None = None,
+) -> Hierarchy:
+    """The describe step's tree from a cluster step's arrays (as :func:`load_hierarchy` builds
+    it from the store: cluster ``c`` of level ``d`` is ``cluster_ids[d-1][c]``, named ``Ld_c``;
+    unplaced items are in no node, empty clusters are left out)."""
+    nodes = []
+    for depth, (level_labels, ids) in enumerate(zip(labels, cluster_ids, strict=True), start=1):
+        order = np.argsort(level_labels, kind="stable")
+        sorted_labels = level_labels[order]
+        for c, cid in enumerate(ids.tolist()):
+            lo, hi = np.searchsorted(sorted_labels, [c, c + 1])
+            members = np.sort(order[lo:hi]).astype(np.int64)
+            if len(members) == 0:
+                continue
+            parent = int(parents[depth - 1][c])
+            parent_id = None if parent < 0 else int(cluster_ids[depth - 2][parent])
+            nodes.append(ClusterNode(int(cid), depth, f"L{depth}_{c}", parent_id, members))
+    return Hierarchy(np.asarray(item_ids), vectors, texts, nodes, titles=titles)
+
+
+class DescribeSink(Protocol):
+    """Where the describe step hands its results as they are made (the store, or nothing)."""
+
+    def offline(self, cards: Mapping[int, Card], *, final: bool) -> None:
+        """Offline cards are made (``final``: they are also the cards shown)."""
+
+    def llm(self, cards: Mapping[int, Card], offline: Mapping[int, Card]) -> None:
+        """LLM cards are made (failures included)."""
+
+    def quality(self, source: str, report: LabelReport) -> None:
+        """Label quality of one source's cards is measured."""
+
+
+class NoSink:
+    """Keep results in memory only."""
+
+    def offline(self, cards: Mapping[int, Card], *, final: bool) -> None:
+        """Nothing to do."""
+
+    def llm(self, cards: Mapping[int, Card], offline: Mapping[int, Card]) -> None:
+        """Nothing to do."""
+
+    def quality(self, source: str, report: LabelReport) -> None:
+        """Nothing to do."""
+
+
+@dataclass
+class StoreSink:
+    """Writes the describe step's results into a store as they are made."""
+
+    conn: sqlite3.Connection
+    cluster_run_id: str
+
+    def offline(self, cards: Mapping[int, Card], *, final: bool) -> None:
+        """Store the offline cards (and, when final, the reference columns from them)."""
+        put_cards(self.conn, cards.values())
+        if final:
+            fill_reference_columns(self.conn, cards)
+
+    def llm(self, cards: Mapping[int, Card], offline: Mapping[int, Card]) -> None:
+        """Store the LLM cards and the chosen card of every cluster."""
+        put_cards(self.conn, cards.values())
+        fill_reference_columns(self.conn, choose_cards(cards, offline))
+
+    def quality(self, source: str, report: LabelReport) -> None:
+        """Store the label quality per level and each card's retrieval rank."""
+        put_quality(self.conn, self.cluster_run_id, source, report.levels)
+        put_retrieval_ranks(self.conn, source, report.ranks)
+
+
+@dataclass
+class Described:
+    """What the describe step made (cards by cluster id)."""
+
+    offline: dict[int, Card]
+    cards: dict[int, Card]  # the card each cluster shows (see describe.cards.choose_card)
+    source: str  # "offline" or the LLM's model id
+    plan: CostPlan | None = None
+    llm: LLMDescriber | None = None
+    reports: dict[str, LabelReport] = field(default_factory=dict)
+    offline_seconds: float = 0.0
+
+
+def describe_hierarchy(
+    hierarchy: Hierarchy,
+    params: DescribeParams,
+    *,
+    embedder: Embedder | None,
+    sink: DescribeSink | None = None,
+    cache: Any = None,
+    describer: LLMDescriber | None = None,
+    quality: bool = True,
+) -> Described:
+    """The describe step in its one order: offline cards; with ``source: llm`` the plan (logged
+    before any call) and the LLM cards (``cache``: a card cache, e.g. the store's); the chosen
+    card per cluster; label quality of each source (needs ``embedder``)."""
+    sink = sink or NoSink()
+    if embedder is not None:
+        _check_dim(hierarchy, embedder)
+    started = time.perf_counter()
+    offline = OfflineDescriber(params, embedder=embedder).fit(hierarchy).cards_
+    seconds = time.perf_counter() - started
+    log.info("offline cards: %d clusters in %.2f s", len(offline), seconds)
+    sink.offline(offline, final=params.source == "offline")
+    llm = None
+    plan = LLMDescriber(params, cache=cache, progress=False).plan(hierarchy, offline)
+    if params.source == "llm":
+        llm = _run_llm(hierarchy, offline, params, describer or LLMDescriber(params, cache=cache))
+        sink.llm(llm.cards_, offline)
+        _raise_if_tripped(llm, params)
+    done = Described(
+        offline=offline,
+        cards=choose_cards(llm.cards_ if llm else None, offline),
+        source=llm.params.model if llm is not None else "offline",
+        plan=plan,
+        llm=llm,
+        offline_seconds=seconds,
+    )
+    if quality and embedder is not None:
+        for source, cards in (("offline", offline), (done.source, llm.cards_ if llm else None)):
+            if cards is not None:
+                done.reports[source] = label_quality(hierarchy, cards, embedder)
+                sink.quality(source, done.reports[source])
+    return done
+
+
+def describe_store(
+    conn: sqlite3.Connection,
+    loaded: LoadedHierarchy,
+    params: DescribeParams,
+    *,
+    embedder: Embedder | None,
+    describer: LLMDescriber | None = None,
+) -> Described:
+    """:func:`describe_hierarchy` with the store as the sink and the LLM answer cache."""
+    return describe_hierarchy(
+        loaded.hierarchy,
+        params,
+        embedder=embedder,
+        sink=StoreSink(conn, loaded.cluster_run_id),
+        cache=SqliteCache(conn),
+        describer=describer,
+    )

@@ -1,12 +1,12 @@
-"""Embed every item that has no vector yet, committing batch by batch.
+"""The embed step: :func:`embed_texts` on a list of texts, :func:`embed_store` on a store.
 
-A killed run loses at most the batch in flight; the next run embeds only what
-is missing. Items with the same prepared text share one vector.
+In the store every item that has no vector yet is embedded, committing batch by
+batch: a killed run loses at most the batch in flight; the next run embeds only
+what is missing. Items with the same prepared text share one vector (both ways).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 import time
@@ -20,9 +20,8 @@ from thememap.embed.base import Embedder
 from thememap.ingest.prepare import prepare_text, text_hash
 from thememap.params import InputParams
 from thememap.progress import progress_bar
-from thememap.store.connection import transaction
+from thememap.store.items import count_items, item_rows, set_content_hashes
 from thememap.store.vectors import missing_hashes, put_vectors, set_active_model
-from thememap.store.view import bump_items_version
 
 log = logging.getLogger(__name__)
 
@@ -57,17 +56,15 @@ def refresh_content_hashes(conn: sqlite3.Connection, params: InputParams) -> dic
     """Prepare every item's text; re-key items whose preparation changed. Returns hash -> text."""
     texts: dict[str, str] = {}
     changed: list[tuple[str, int]] = []
-    for row in conn.execute("SELECT id, content, metadata, content_hash FROM items"):
-        text = prepare_text(row["content"], json.loads(row["metadata"] or "{}"), params)
+    for item_id, content, metadata, stored_hash in item_rows(conn):
+        text = prepare_text(content, metadata, params)
         digest = text_hash(text)
         texts[digest] = text
-        if digest != row["content_hash"]:
-            changed.append((digest, row["id"]))
+        if digest != stored_hash:
+            changed.append((digest, item_id))
     if changed:
         log.info("text preparation changed for %d items; re-keying them", len(changed))
-        with transaction(conn):
-            conn.executemany("UPDATE items SET content_hash = ? WHERE id = ?", changed)
-            bump_items_version(conn)  # new texts: a clustering of the old ones is stale
+        set_content_hashes(conn, changed)  # new texts: a clustering of the old ones is stale
     return texts
 
 
@@ -82,7 +79,7 @@ def embed_store(
     """Embed the texts in the store that have no vector for ``embedder.model_id``."""
     started = time.perf_counter()
     texts = refresh_content_hashes(conn, params)
-    n_items = int(conn.execute("SELECT COUNT(*) FROM items").fetchone()[0])
+    n_items = count_items(conn)
     todo = missing_hashes(conn, embedder.model_id)
     log.info(
         "%d items, %d distinct texts, %d to embed with %s",
@@ -112,6 +109,34 @@ def embed_store(
         embedded_now=len(todo),
         seconds=time.perf_counter() - started,
     )
+
+
+def embed_texts(
+    texts: Sequence[str], embedder: Embedder, *, batch_size: int = 64, progress: bool = True
+) -> np.ndarray:
+    """One vector per text (``len(texts) x dim``, float32); identical texts are embedded once."""
+    unique = list(dict.fromkeys(texts))
+    row_of = {text: i for i, text in enumerate(unique)}
+    keys = [str(i) for i in range(len(unique))]
+    batches = [keys[i : i + batch_size] for i in range(0, len(keys), batch_size)]
+    vectors: np.ndarray | None = None
+    bar = progress_bar(
+        total=len(unique),
+        unit="text",
+        desc=f"embedding ({embedder.model_id})",
+        disable=not progress,
+    )
+    with bar:
+        for done, batch_vectors in _run_batches(
+            embedder, batches, dict(zip(keys, unique, strict=True))
+        ):
+            if vectors is None:
+                vectors = np.empty((len(unique), batch_vectors.shape[1]), dtype=np.float32)
+            vectors[[int(k) for k in done]] = batch_vectors
+            bar.update(len(done))
+    if vectors is None:
+        raise ValueError("no texts to embed")
+    return vectors[[row_of[t] for t in texts]]
 
 
 def _run_batches(

@@ -7,6 +7,7 @@ import sqlite3
 import numpy as np
 import pandas as pd
 
+from thememap.store.items import item_contents
 from thememap.store.vectors import load_item_vectors
 
 
@@ -28,7 +29,7 @@ def nearest_neighbours(
         return pd.DataFrame(columns=["query", "rank", "neighbour", "cosine"])
     rng = np.random.default_rng(seed)
     picks = rng.choice(len(ids), size=min(queries, len(ids)), replace=False)
-    texts = dict(conn.execute("SELECT id, content FROM items"))
+    texts = item_contents(conn)
     rows = []
     for pick in picks:
         sims = vectors @ vectors[pick]

@@ -1,6 +1,8 @@
-"""``items.json`` and ``clusters.json`` exactly as the reference design wrote them.
+"""``items.json`` and ``clusters.json`` as the reference design wrote them, plus the user's id.
 
-Same fields, in the same order; ``content`` cut to 500 characters; ``x``/``y``
+The reference's fields, in the same order, and at the end of every item its
+``external_id``: the value of ``input.id_field`` (``file:line`` when none was
+set), so exports join back to the user's data; ``content`` cut to 500 characters; ``x``/``y``
 rounded to 4 decimals; ``metadata`` parsed to an object (``{}`` when it is not
 JSON); only items that have a 2D position; clusters ordered by level, then
 size (largest first). ``items.json`` is written compact (``json.dump`` defaults)
@@ -23,6 +25,7 @@ from thememap.files import write_text_atomic
 
 ITEM_FIELDS = (
     "id", "content", "metadata", "created_at", "x", "y", "cluster_l1", "cluster_l2", "cluster_l3",
+    "external_id",
 )  # fmt: skip
 CLUSTER_FIELDS = (
     "id", "cluster_type", "level", "name", "parent_id", "comment_count",
@@ -49,7 +52,7 @@ def reference_items(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     """Every item that has a 2D position, as a reference ``items.json`` record."""
     rows = conn.execute(
         "SELECT id, content, metadata, created_at, umap_x, umap_y,"
-        " embedding_cluster_l1, embedding_cluster_l2, embedding_cluster_l3"
+        " embedding_cluster_l1, embedding_cluster_l2, embedding_cluster_l3, external_id"
         " FROM items WHERE umap_x IS NOT NULL AND umap_y IS NOT NULL ORDER BY id"
     )
     return [
@@ -63,6 +66,7 @@ def reference_items(conn: sqlite3.Connection) -> list[dict[str, Any]]:
             "cluster_l1": row["embedding_cluster_l1"],
             "cluster_l2": row["embedding_cluster_l2"],
             "cluster_l3": row["embedding_cluster_l3"],
+            "external_id": row["external_id"],
         }
         for row in rows
     ]

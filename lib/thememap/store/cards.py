@@ -16,14 +16,16 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from thememap.describe.cards import Card
-from thememap.describe.llm_client import Usage
-from thememap.describe.quality import LevelQuality
 from thememap.store.connection import transaction
+
+if TYPE_CHECKING:  # the store imports no step: these are only the shapes it stores
+    from thememap.describe.cards import Card
+    from thememap.describe.llm_client import Usage
+    from thememap.describe.quality import LevelQuality
 
 # Tables: migration 004_cluster_cards in store/migrations.py.
 
@@ -122,17 +124,13 @@ def read_effective_cards(
 _CARD_FIELDS = ("pattern_name", "summary", "category", "strength")
 
 
-def fill_reference_columns(
-    conn: sqlite3.Connection, cards: Mapping[int, Card], fallback: Mapping[int, Card]
-) -> int:
-    """Fill clusters.llm_* / strength_score from ``cards`` (``fallback`` where a card failed)."""
-    rows = []
-    for cluster_id, fallback_card in fallback.items():
-        card = cards.get(cluster_id)
-        chosen = card if card is not None and card.ok else fallback_card
-        rows.append(
-            (chosen.summary, chosen.pattern_name, chosen.category, chosen.strength, cluster_id)
-        )
+def fill_reference_columns(conn: sqlite3.Connection, chosen: Mapping[int, Card]) -> int:
+    """Fill clusters.llm_* / strength_score from the card each cluster shows (``chosen``,
+    made by :func:`thememap.describe.cards.choose_cards`, the one rule)."""
+    rows = [
+        (card.summary, card.pattern_name, card.category, card.strength, cluster_id)
+        for cluster_id, card in chosen.items()
+    ]
     with transaction(conn):
         conn.executemany(
             "UPDATE clusters SET llm_description = ?, llm_pattern_name = ?, llm_category = ?,"

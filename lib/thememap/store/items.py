@@ -1,0 +1,71 @@
+"""The ``items`` table: typed reads and the bulk insert of already validated items."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from thememap.store.connection import transaction
+from thememap.store.view import bump_items_version
+
+
+def item_texts(conn: sqlite3.Connection) -> list[str]:
+    """Every item's raw text, in item id order (the order of ``load_item_vectors``)."""
+    return [str(r[0]) for r in conn.execute("SELECT content FROM items ORDER BY id")]
+
+
+def count_items(conn: sqlite3.Connection) -> int:
+    """Number of items in the store."""
+    return int(conn.execute("SELECT COUNT(*) FROM items").fetchone()[0])
+
+
+def insert_items(
+    conn: sqlite3.Connection,
+    rows: Iterable[tuple[str, str, str, str | None, str, str]],
+) -> np.ndarray:
+    """Insert ``(external_id, content, metadata_json, created_at, content_hash, source)`` rows
+    in one transaction; return their new ``items.id`` in the same order."""
+    ids = []
+    with transaction(conn):
+        for row in rows:
+            cur = conn.execute(
+                "INSERT INTO items(external_id, content, metadata, created_at, content_hash,"
+                " source) VALUES (?, ?, ?, ?, ?, ?)",
+                row,
+            )
+            ids.append(int(cur.lastrowid or 0))
+        bump_items_version(conn)
+    return np.asarray(ids, dtype=np.int64)
+
+
+def item_rows(conn: sqlite3.Connection) -> list[tuple[int, str, dict[str, Any], str | None]]:
+    """``(id, content, metadata, content_hash)`` of every item, in id order."""
+    return [
+        (int(r[0]), str(r[1]), _metadata(r[2]), r[3])
+        for r in conn.execute("SELECT id, content, metadata, content_hash FROM items ORDER BY id")
+    ]
+
+
+def _metadata(text: str | None) -> dict[str, Any]:
+    """Stored metadata as a dict (``{}`` when empty or not a JSON object)."""
+    try:
+        value = json.loads(text or "{}")
+    except json.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def set_content_hashes(conn: sqlite3.Connection, changed: list[tuple[str, int]]) -> None:
+    """Re-key items ``(new hash, item id)`` in one transaction; a clustering of them is stale."""
+    with transaction(conn):
+        conn.executemany("UPDATE items SET content_hash = ? WHERE id = ?", changed)
+        bump_items_version(conn)
+
+
+def item_contents(conn: sqlite3.Connection) -> dict[int, str]:
+    """Item id -> raw text."""
+    return {int(r[0]): str(r[1]) for r in conn.execute("SELECT id, content FROM items")}
