@@ -38,6 +38,8 @@ OURS = {
         M.thememap_default,
         {"merge": "modularity"},
     ),
+    "thememap, spectral_dims=32": (M.thememap_default, {"spectral_dims": 32}),
+    "thememap, spectral_dims=48": (M.thememap_default, {"spectral_dims": 48}),
     "thememap, embedding=umap (fine level cut in UMAP 10-d)": (
         M.thememap_default,
         {"embedding": "umap"},
