@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
+from describe_fixture import BowEmbedder, corpus, store_with_clusters
+
+from thememap.describe.hierarchy import Hierarchy
+from thememap.params import Params
+from thememap.store import open_store
 
 CACHE = Path(os.environ.get("THEMEMAP_CACHE", Path.home() / ".cache" / "thememap"))
 SERVER_PYTHON = CACHE / "llm-venv" / "bin" / "python"
@@ -60,3 +68,40 @@ def llama_server(
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def topic_store(
+    path: Path, topic: int, *, items_per_leaf: int
+) -> tuple[Hierarchy, sqlite3.Connection]:
+    """A real store holding one topic of the synthetic corpus (1 parent over 2 leaves), and its tree."""
+    texts, labels = corpus(items_per_leaf=items_per_leaf)
+    keep = np.flatnonzero(labels[0] == topic)
+    texts = [texts[i] for i in keep]
+    h = Hierarchy.from_labels(
+        np.arange(100, 100 + len(keep)),
+        BowEmbedder().embed(texts),
+        texts,
+        [labels[0][keep], labels[1][keep]],
+    )
+    store_with_clusters(path, h, texts)
+    return h, open_store(path)
+
+
+def server_params(base_url: str, model: str, **describe: Any) -> Params:
+    """LLM describe params for a llama.cpp server on this machine (small prompts, tools mode)."""
+    return Params(
+        describe={
+            "source": "llm",
+            "provider": "openai_compatible",
+            "base_url": base_url,
+            "model": model,
+            "api_key_env": "THEMEMAP_TEST_NO_KEY",
+            "mode": "tools",  # llama.cpp constrains tool arguments by the JSON schema
+            "context": "descriptions of Debian software packages",
+            "sample_items": 4,
+            "parent_items": 2,
+            "item_chars": 160,
+            "max_reasks": 1,
+            **describe,
+        }
+    )

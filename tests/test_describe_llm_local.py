@@ -14,15 +14,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
-from describe_fixture import BowEmbedder, corpus, store_with_clusters
-from llama_server import CACHE, llama_server
+from describe_fixture import BowEmbedder
+from llama_server import CACHE, llama_server, server_params, topic_store
 
-from thememap.describe.hierarchy import Hierarchy
 from thememap.describe.step import describe_llm, describe_offline, load_hierarchy, plan_llm
-from thememap.params import Params
-from thememap.store import open_store
 from thememap.store.cards import read_cards
 
 MODEL = CACHE / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
@@ -44,40 +40,19 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_real_instruct_model_writes_valid_distinct_cards(server: str, tmp_path: Path) -> None:
-    texts, labels = corpus(items_per_leaf=8)
-    keep = np.flatnonzero(labels[0] == 1)  # science: astronomy, chemistry
-    texts = [texts[i] for i in keep]
-    h = Hierarchy.from_labels(
-        np.arange(100, 100 + len(keep)),
-        BowEmbedder().embed(texts),
-        texts,
-        [labels[0][keep], labels[1][keep]],
-    )
-    store_with_clusters(tmp_path / "items.db", h, texts)
-    conn = open_store(tmp_path / "items.db")
-    params = Params(
-        describe={
-            "source": "llm",
-            "provider": "openai_compatible",
-            "base_url": server,
-            "model": ALIAS,
-            "api_key_env": "THEMEMAP_TEST_NO_KEY",
-            "mode": "tools",
-            "context": "descriptions of Debian software packages",
-            "categories": {
-                "game": "a game or game engine",
-                "science": "software for science, math or data analysis",
-                "network": "network tools, servers and clients",
-                "other": "anything else",
-            },
-            "context_tokens": 4096,
-            "sample_items": 4,
-            "parent_items": 2,
-            "item_chars": 160,
-            "max_output_tokens": 200,
-            "max_reasks": 1,
-            "max_retries": 1,
-        }
+    h, conn = topic_store(tmp_path / "items.db", 1, items_per_leaf=8)
+    params = server_params(
+        server,
+        ALIAS,
+        categories={
+            "game": "a game or game engine",
+            "science": "software for science, math or data analysis",
+            "network": "network tools, servers and clients",
+            "other": "anything else",
+        },
+        context_tokens=4096,
+        max_output_tokens=200,
+        max_retries=1,
     )
     p = params.describe
     assert p.request_concurrency == 1 and p.request_timeout_s >= 600  # local defaults

@@ -12,12 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
-from describe_fixture import BowEmbedder, corpus, store_with_clusters
-from llama_server import CACHE, llama_server
+from describe_fixture import BowEmbedder
+from llama_server import CACHE, llama_server, server_params, topic_store
 
-from thememap.describe.hierarchy import Hierarchy
 from thememap.describe.llm_runner import LLMDescriber
 from thememap.describe.step import (
     describe_llm,
@@ -26,8 +24,6 @@ from thememap.describe.step import (
     measure_quality,
     plan_llm,
 )
-from thememap.params import Params
-from thememap.store import open_store
 from thememap.store.cards import SqliteCache, read_cards
 
 MODEL = CACHE / "models" / "gemma-3-270m-q4_k_m.gguf"
@@ -49,34 +45,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def test_describe_step_against_llama_cpp_server(server: str, tmp_path: Path) -> None:
     # a small tree: 1 parent over 2 leaves (games: chess, arcade), 24 items
-    texts, labels = corpus(items_per_leaf=12)
-    keep = np.flatnonzero(labels[0] == 0)
-    texts = [texts[i] for i in keep]
-    h = Hierarchy.from_labels(
-        np.arange(100, 100 + len(keep)),
-        BowEmbedder().embed(texts),
-        texts,
-        [labels[0][keep], labels[1][keep]],
-    )
-    store_with_clusters(tmp_path / "items.db", h, texts)
-    conn = open_store(tmp_path / "items.db")
-    params = Params(
-        describe={
-            "source": "llm",
-            "provider": "openai_compatible",
-            "base_url": server,
-            "model": "gemma-3-270m",
-            "api_key_env": "THEMEMAP_TEST_NO_KEY",
-            "mode": "tools",  # llama.cpp constrains tool arguments by the JSON schema
-            "context": "descriptions of Debian software packages",
-            "sample_items": 4,
-            "parent_items": 2,
-            "item_chars": 160,
-            "max_output_tokens": 160,
-            "max_reasks": 1,
-            "timeout_s": 120,
-            "concurrency": 1,
-        }
+    _, conn = topic_store(tmp_path / "items.db", 0, items_per_leaf=12)
+    params = server_params(
+        server,
+        "gemma-3-270m",
+        max_output_tokens=160,
+        timeout_s=120,
+        concurrency=1,
     )
     p = params.describe
     loaded = load_hierarchy(conn, params)

@@ -46,10 +46,12 @@ def umap_embedding(
 ) -> np.ndarray:
     """UMAP of the rows of ``x`` to ``n_components`` dimensions, cosine, on ``knn``.
 
-    The one place UMAP runs: the 2D map (:func:`umap_layout`) and the space the
+    The one place UMAP runs: the 2D map (:func:`layout_2d`) and the space the
     fine clusters are cut in (``cluster.embedding: umap``). ``knn`` is computed
     here when not given. With ``themes`` (a label per row) UMAP runs
-    semi-supervised on them (``target_weight=theme_weight``; 0 = ignore them).
+    semi-supervised on them (``target_weight=theme_weight``; 0 = ignore them): the map
+    is then laid out from the same neighbourhoods the hierarchy was cut from, so each
+    theme forms one region instead of interleaving with its neighbours.
     """
     from tqdm import TqdmWarning
 
@@ -83,30 +85,6 @@ def umap_embedding(
         supervised = themes is not None and theme_weight > 0 and len(np.unique(themes)) > 1
         coords = reducer.fit_transform(x, y=np.asarray(themes) if supervised else None)
     return np.asarray(coords, dtype=np.float32)
-
-
-def umap_layout(
-    x: np.ndarray,
-    *,
-    seed: int,
-    n_neighbors: int = 15,
-    min_dist: float = 0.1,
-    n_epochs: int | None = None,
-    knn: KnnGraph | None = None,
-    themes: np.ndarray | None = None,
-    theme_weight: float = 0.5,
-) -> np.ndarray:
-    """UMAP to 2D with cosine distances on ``knn`` (computed here when not given).
-
-    With ``themes`` (a label per row) UMAP runs semi-supervised on them
-    (``target_weight=theme_weight``): the map is laid out from the same
-    neighbourhoods the hierarchy was cut from, so each theme forms one region
-    instead of interleaving with its neighbours (0 = ignore the themes).
-    """
-    return umap_embedding(
-        x, seed=seed, n_components=2, n_neighbors=n_neighbors, min_dist=min_dist,
-        n_epochs=n_epochs, knn=knn, themes=themes, theme_weight=theme_weight,
-    )  # fmt: skip
 
 
 def place_by_neighbours(
@@ -164,7 +142,7 @@ def layout_2d(
     ``sample_size`` rows UMAP sees a seeded sample and the other rows are placed
     among their nearest sampled neighbours of the same ``groups`` label.
     ``themes`` (level-1 labels) pull each theme into one region of the map
-    (see :func:`umap_layout`).
+    (see :func:`umap_embedding`).
     """
     if method == "none":
         return None
@@ -183,8 +161,9 @@ def layout_2d(
         rows = np.sort(np.random.default_rng(seed).choice(n, size=sample_size, replace=False))
         knn = None
     x_fit = x if rows is None else x[rows]
-    coords_fit = umap_layout(
-        x_fit, seed=seed, n_neighbors=n_neighbors, min_dist=min_dist, n_epochs=n_epochs, knn=knn,
+    coords_fit = umap_embedding(
+        x_fit, seed=seed, n_components=2, n_neighbors=n_neighbors, min_dist=min_dist,
+        n_epochs=n_epochs, knn=knn,
         themes=None if themes is None else (themes if rows is None else themes[rows]),
         theme_weight=theme_weight,
     )  # fmt: skip

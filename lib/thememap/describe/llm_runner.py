@@ -349,15 +349,10 @@ class LLMDescriber:
                 previous = json.dumps(
                     {k: getattr(card, k) for k in _ANSWER_FIELDS}, ensure_ascii=False
                 )
-                siblings = [
-                    done[s.id].pattern_name
-                    for s in h.siblings(child)
-                    if s.id != child.id and s.id in done and done[s.id].ok
-                ]
                 messages = [
                     *job.messages,
                     {"role": "assistant", "content": previous},
-                    narrower_message(parent_name, siblings),
+                    narrower_message(parent_name, _sibling_names(h, child, done)),
                 ]
                 jobs.append(self._job(h, child, messages))
         if not jobs or self.stopped_ is not None:
@@ -368,11 +363,7 @@ class LLMDescriber:
             child = job.node
             new = done.get(child.id)
             parent_name = done[child.parent_id].pattern_name if child.parent_id is not None else ""
-            taken = [parent_name] + [
-                done[s.id].pattern_name
-                for s in h.siblings(child)
-                if s.id != child.id and s.id in done and done[s.id].ok
-            ]
+            taken = [parent_name, *_sibling_names(h, child, done)]
             if new is None or not new.ok or any(self._similar(new.pattern_name, t) for t in taken):
                 done[child.id] = before[child.id]
             else:
@@ -653,3 +644,12 @@ class LLMDescriber:
             else " and the step fails "
             "(set describe.llm_fallback: offline to accept offline cards instead)",
         )
+
+
+def _sibling_names(h: Hierarchy, node: ClusterNode, done: Mapping[int, Card]) -> list[str]:
+    """The names of ``node``'s siblings that have a valid card so far."""
+    return [
+        done[s.id].pattern_name
+        for s in h.siblings(node)
+        if s.id != node.id and s.id in done and done[s.id].ok
+    ]
