@@ -40,9 +40,13 @@ OURS = {
     ),
     "thememap, spectral_dims=32": (M.thememap_default, {"spectral_dims": 32}),
     "thememap, spectral_dims=48": (M.thememap_default, {"spectral_dims": 48}),
-    "thememap, embedding=umap (fine level cut in UMAP 10-d)": (
+    "thememap, embedding=umap (fine level cut in UMAP 10-d, fixed space seed)": (
         M.thememap_default,
         {"embedding": "umap"},
+    ),
+    "thememap, embedding=umap, space seed follows the seed": (
+        M.thememap_default,
+        {"embedding": "umap", "space_seed": "follow"},
     ),
 }
 BASELINES = {

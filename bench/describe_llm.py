@@ -40,6 +40,20 @@ from thememap.params import EmbedParams, load_params
 ROOT = Path(__file__).resolve().parents[1]
 
 
+class FileCache(MemoryCache):
+    """A :class:`MemoryCache` loaded from and saved to one JSON file."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path.expanduser()
+        if self.path.exists():
+            self.data = json.loads(self.path.read_text())
+
+    def save(self) -> None:
+        """Write every answer back to the file."""
+        self.path.write_text(json.dumps(self.data))
+
+
 def two_levels(x: np.ndarray, fine: int, coarse: int, seed: int = 0) -> list[np.ndarray]:
     """k-means ``fine`` -> Ward on the centroids to ``coarse`` (nested)."""
     from sklearn.cluster import AgglomerativeClustering, KMeans
@@ -95,6 +109,11 @@ def main() -> None:
     ap.add_argument("--fine", type=int, default=12)
     ap.add_argument("--coarse", type=int, default=4)
     ap.add_argument("--json", type=Path)
+    ap.add_argument(
+        "--cache",
+        type=Path,
+        help="JSON file of answers kept between runs (a prompt change re-pays only what it changes)",
+    )
     args = ap.parse_args()
     x_all = np.load(args.vectors.expanduser()).astype(np.float32)
     meta_all = json.loads(args.meta.expanduser().read_text())
@@ -111,12 +130,15 @@ def main() -> None:
     t0 = time.perf_counter()
     offline = OfflineDescriber(p, embedder=embedder).fit(h).cards_
     offline_s = time.perf_counter() - t0
-    describer = LLMDescriber(p, cache=MemoryCache(), progress=True)
+    cache = FileCache(args.cache) if args.cache else MemoryCache()
+    describer = LLMDescriber(p, cache=cache, progress=True)
     plan = describer.plan(h, offline)
     print(f"plan: {plan.calls} calls, ~{plan.seconds / 60:.0f} min ({plan.seconds_basis})")
     t0 = time.perf_counter()
     describer.fit(h, offline)
     llm_s = time.perf_counter() - t0
+    if isinstance(cache, FileCache):
+        cache.save()
     llm_cards = {cid: describer.cards_.get(cid, offline[cid]) for cid in offline}
     results = {
         "offline": {
@@ -124,6 +146,10 @@ def main() -> None:
             **figures(h, offline, sections, embedder),
         },
         p.model: {
+            # per request, as measured when it was paid (answers from --cache cost nothing now)
+            "seconds_per_request": float(
+                np.mean([a["_seconds"] for a in cache.data.values() if "_seconds" in a] or [0.0])
+            ),
             "seconds_per_card": llm_s / max(1, len(describer.cards_) - len(describer.copied_)),
             "requests": describer.usage_.requests,
             "copied_from_only_child": len(describer.copied_),

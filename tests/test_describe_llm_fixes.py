@@ -303,6 +303,9 @@ def test_a_parent_named_after_one_of_its_children_is_reasked() -> None:
     assert describer.cards_[parent.id].ok
     assert describer.cards_[parent.id].pattern_name != child_name
     assert child_name in script.bodies[-1]["messages"][-1]["content"]  # the rename ask
+    # first asks at the card temperature; the rename samples wider so it does not repeat itself
+    assert {b["temperature"] for b in script.bodies[:-1]} == {0.2}
+    assert script.bodies[-1]["temperature"] == 0.8
 
 
 def test_a_parent_that_insists_on_a_childs_name_has_the_child_renamed() -> None:

@@ -191,6 +191,7 @@ class LLMClient:
         response_model: type[BaseModel],
         *,
         before_request: Callable[[], None] | None = None,
+        temperature: float | None = None,
     ) -> tuple[BaseModel, Usage]:
         """Ask for one card; returns ``(card, usage)`` or raises :class:`CallFailed`.
 
@@ -205,7 +206,9 @@ class LLMClient:
         try:
             with _quiet_instructor():
                 for reask in range(self.params.max_reasks + 1):
-                    card, invalid = self._ask(history, response_model, usage, before_request)
+                    card, invalid = self._ask(
+                        history, response_model, usage, before_request, temperature
+                    )
                     if card is not None:
                         return card, usage
                     raw, error = invalid
@@ -230,6 +233,7 @@ class LLMClient:
         response_model: type[BaseModel],
         usage: Usage,
         before_request: Callable[[], None] | None,
+        temperature: float | None = None,
     ) -> tuple[BaseModel | None, tuple[str, str]]:
         """One answer, through our HTTP retries: ``(card, _)`` or ``(None, (raw, error))``."""
         import instructor
@@ -261,7 +265,7 @@ class LLMClient:
                     response_model=response_model,
                     messages=messages,
                     max_retries=0,  # one attempt: re-asks are ours (counted, budgeted, logged)
-                    temperature=self.params.temperature,
+                    temperature=self.params.temperature if temperature is None else temperature,
                     max_tokens=self.params.max_output_tokens,
                     hooks=hooks,
                 )

@@ -94,6 +94,7 @@ class _Job:
     messages: list[dict[str, str]]
     key: str
     estimate: float
+    temperature: float
 
 
 def cache_key(
@@ -101,6 +102,7 @@ def cache_key(
     messages: list[dict[str, str]],
     params: DescribeParams,
     schema: dict[str, Any],
+    temperature: float | None = None,
 ) -> str:
     """Hash of what decides the answer: members, prompt, model, mode, temperature, schema."""
     digest = hashlib.sha256()
@@ -109,7 +111,7 @@ def cache_key(
         "messages": messages,
         "model": params.model,
         "mode": params.mode,
-        "temperature": params.temperature,
+        "temperature": params.temperature if temperature is None else temperature,
         "schema": schema,
     }
     digest.update(json.dumps(payload, sort_keys=True).encode("utf-8"))
@@ -201,11 +203,21 @@ class LLMDescriber:
             messages = card_messages(p, data, item_chars=chars)
         return messages
 
-    def _job(self, h: Hierarchy, node: ClusterNode, messages: list[dict[str, str]]) -> _Job:
-        key = cache_key(h.item_ids[node.members], messages, self.params, self._schema)
+    def _job(
+        self,
+        h: Hierarchy,
+        node: ClusterNode,
+        messages: list[dict[str, str]],
+        *,
+        rename: bool = False,
+    ) -> _Job:
+        """One request; a ``rename`` follow-up samples at ``rename_temperature``."""
+        p = self.params
+        temperature = p.rename_temperature if rename else p.temperature
+        key = cache_key(h.item_ids[node.members], messages, p, self._schema, temperature)
         tokens = estimate_tokens(messages) + self._schema_tokens
-        estimate = cost_usd(tokens, OUTPUT_TOKENS_PER_CARD, self.params)
-        return _Job(node, messages, key, estimate)
+        estimate = cost_usd(tokens, OUTPUT_TOKENS_PER_CARD, p)
+        return _Job(node, messages, key, estimate, temperature)
 
     # -- the walk shared by plan and fit -------------------------------------------------
     def _walk(
@@ -314,7 +326,7 @@ class LLMDescriber:
                 {"role": "assistant", "content": previous},
                 rename_message(taken),
             ]
-            renames.append(self._job(h, job.node, messages))
+            renames.append(self._job(h, job.node, messages, rename=True))
         if renames:
             log.debug("level %d: %d sibling name clash(es); re-asking", level, len(renames))
         return renames
@@ -354,7 +366,7 @@ class LLMDescriber:
                     {"role": "assistant", "content": previous},
                     narrower_message(parent_name, _sibling_names(h, child, done)),
                 ]
-                jobs.append(self._job(h, child, messages))
+                jobs.append(self._job(h, child, messages, rename=True))
         if not jobs or self.stopped_ is not None:
             return
         before = {job.node.id: done[job.node.id] for job in jobs}
@@ -555,7 +567,10 @@ class LLMDescriber:
 
                 def ask(job: _Job = job) -> tuple[Any, Usage]:
                     return client.describe(
-                        job.messages, model, before_request=lambda: budget.reserve(job.estimate)
+                        job.messages,
+                        model,
+                        before_request=lambda: budget.reserve(job.estimate),
+                        temperature=job.temperature,
                     )
 
                 pending[pool.submit(ask)] = job

@@ -134,6 +134,13 @@ class DescribeParams(StrictModel):
         description="structured-output mode; llama.cpp server needs tools, OpenAI takes any",
     )
     temperature: float = Field(0.2, ge=0.0, le=2.0, description="sampling temperature")
+    rename_temperature: float = Field(
+        0.8,
+        ge=0.0,
+        le=2.0,
+        description="sampling temperature of a follow-up asking for a different name (at the "
+        "first answer's temperature a small model tends to give the same name again)",
+    )
     max_output_tokens: int = Field(400, ge=32, description="max_tokens per request")
     sample_items: int = Field(20, ge=1, le=200, description="items shown per leaf cluster")
     parent_items: int = Field(5, ge=0, le=50, description="items shown per parent cluster")
