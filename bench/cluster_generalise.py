@@ -179,7 +179,14 @@ def main() -> None:
             pairs = [(by_corpus[m["corpus"]], m) for m in r["corpora"] if m["corpus"] in by_corpus]
             ari = np.median([o["l1_ari"] / max(b["l1_ari"], 1e-3) for o, b in pairs])
             secs = np.median([o["seconds"] / max(b["seconds"], 1e-3) for o, b in pairs])
-            print(f"- vs {name}: L1 ARI x{ari:.2f}, time x{secs:.2f} ({len(pairs)} corpora)")
+            # a baseline run on every third corpus has its own p10: ours on the same corpora
+            mine = [o["l1_ari"] for o, _ in pairs]
+            theirs = [b["l1_ari"] for _, b in pairs]
+            print(
+                f"- vs {name}: L1 ARI x{ari:.2f}, time x{secs:.2f} ({len(pairs)} corpora;"
+                f" L1 ARI p10 / median there: ours {pct(mine, 10):.3f} / {pct(mine, 50):.3f},"
+                f" theirs {pct(theirs, 10):.3f} / {pct(theirs, 50):.3f})"
+            )
     if args.json:
         args.json.write_text(json.dumps(runs, indent=1))
 
