@@ -49,6 +49,11 @@ class FileCache(MemoryCache):
         if self.path.exists():
             self.data = json.loads(self.path.read_text())
 
+    def put(self, key: str, **kwargs: Any) -> None:
+        """Keep one answer, on disk at once (a killed run keeps what it paid for)."""
+        super().put(key, **kwargs)
+        self.save()
+
     def save(self) -> None:
         """Write every answer back to the file."""
         self.path.write_text(json.dumps(self.data))
@@ -140,7 +145,7 @@ def main() -> None:
     if isinstance(cache, FileCache):
         cache.save()
     llm_cards = {cid: describer.cards_.get(cid, offline[cid]) for cid in offline}
-    results = {
+    results: dict[str, Any] = {
         "offline": {
             "seconds_per_card": offline_s / len(offline),
             **figures(h, offline, sections, embedder),
