@@ -277,7 +277,7 @@ def load_items(
     check_input_file(file)
     fmt = detect_format(file, params.format)
 
-    _check_encoding(file, params.encoding)
+    check_encoding(file, params.encoding)
 
     report = LoadReport(file=str(file), format=fmt)
     started = time.perf_counter()
@@ -375,7 +375,7 @@ def _nothing_loaded(report: LoadReport, params: InputParams) -> InputError:
     )
 
 
-def _check_encoding(file: Path, encoding: str) -> None:
+def check_encoding(file: Path, encoding: str) -> None:
     # lines are split on b"\n" before decoding, which needs an ASCII-compatible encoding
     try:
         ascii_compatible = "\n,\t".encode(encoding) == b"\n,\t"
