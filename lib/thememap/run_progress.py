@@ -130,13 +130,16 @@ class RunProgress:
             for piece in re.split(r"(\r|\n)", text):
                 if piece == "\n":
                     self._end_line()
+                    self._overwritten = False
                 elif piece == "\r":
                     self._end_fragment()
+                    self._overwritten = True
                 elif piece:
                     self._buffer += piece
                     self._buffer_seen = False
-            if self._buffer and not self._buffer_seen:
-                self._bar(self._buffer)  # a bar state with no end yet: it may move again
+            if self._overwritten and self._buffer.endswith("]") and not self._buffer_seen:
+                # a whole tqdm state ("... [00:07<00:00, 26.4text/s]") that may move again
+                self._bar(self._buffer)
                 self._buffer_seen = True
         return len(text)
 
@@ -148,6 +151,7 @@ class RunProgress:
     def _reset_stream(self) -> None:
         self._buffer = ""
         self._buffer_seen = False
+        self._overwritten = False  # the buffer follows a \r: a bar's state, not a line
         self._pending = ""  # a bar state held back by the rate limit
         self._last_bar = -float("inf")
         self._bar_name = ""
