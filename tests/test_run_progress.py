@@ -114,7 +114,7 @@ def test_a_quiet_notebook_gets_a_heartbeat_naming_its_cell() -> None:
         time.sleep(0.1)
     progress.finish("ok", 96.0)
     assert (
-        "02_cluster: running for 1 min 35 s, cell 4: result = cluster_store(conn, params.cluster)"
+        "02_cluster: running for 1 min 35 s, in: result = cluster_store(conn, params.cluster)"
         in lines(out)
     )
     assert lines(out)[-1] == "02_cluster: ok in 1 min 36 s"

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from thememap.check import missing_keys
 from thememap.errors import NotebookError, ParamsError
 from thememap.ingest.load import check_input_file
 from thememap.params import Params, load_params
@@ -232,10 +233,9 @@ def run_chain(
         check_input_file(params.resolve(params.input.path))
     stems = [nb.stem for nb in notebooks]
     check_stage_inputs(params, stems)
-    from thememap.check import missing_keys  # check imports this module
-
-    for problem in missing_keys(params, stems):
-        raise ParamsError(problem)
+    no_key = missing_keys(params, stems)
+    if no_key:
+        raise ParamsError(no_key[0])
     # one run per store: a second one stops here (see thememap.store.lock)
     lock = acquire_store_lock(params.store_path, run_id=run_id)
     os.environ[HELD_ENV] = str(lock.store)  # the kernels run under this lock

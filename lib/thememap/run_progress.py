@@ -105,10 +105,11 @@ class RunProgress:
 
     def cell_started(self, cell: Any = None, cell_index: int | None = None, **_: Any) -> None:
         """nbclient's ``on_cell_start`` hook: remember the cell for the heartbeat line."""
-        source = str(getattr(cell, "source", "") or "").strip()
-        if getattr(cell, "cell_type", "code") == "code" and source:
+        lines = str(getattr(cell, "source", "") or "").strip().splitlines()
+        code = [line for line in lines if not line.lstrip().startswith("#")] or lines
+        if getattr(cell, "cell_type", "code") == "code" and code:
             with self._lock:
-                self._cell = f"cell {cell_index}: {source.splitlines()[0]}"
+                self._cell = f"in: {code[0]}"
 
     def finish(self, status: str, seconds: float) -> None:
         """The notebook ended: its pending bar state, then ``ok in 12.3 s``."""
