@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from thememap.errors import BadRow, InputError
-from thememap.ingest.load import check_encoding, check_input_file
-from thememap.ingest.readers import detect_format, read_records
+from thememap.ingest.load import open_input
 from thememap.ingest.rows import Item, RowError, make_item
 from thememap.params import InputParams
 
@@ -51,17 +50,8 @@ def preview_input(params: InputParams, path: Path, *, rows: int = 200) -> InputP
     none of those rows parses, when a field the params name is in none of them, or when
     none of them would load (the reason of the first bad row is given).
     """
-    check_input_file(path)
-    fmt = detect_format(path, params.format)
-    check_encoding(path, params.encoding)
+    fmt, records = open_input(path, params)
     preview = InputPreview(path, fmt, fields=[], rows=0)
-    records = read_records(
-        path,
-        fmt,
-        text_field=params.text_field,
-        encoding=params.encoding,
-        sqlite_table=params.sqlite_table,
-    )
     parsed: list[tuple[int, dict[str, Any]]] = []
     for record in islice(records, rows):
         preview.rows += 1
