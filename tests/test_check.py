@@ -60,7 +60,7 @@ def test_a_good_input_is_previewed_three_rows(capsys, write_params, tmp_path: Pa
     params = write_params({"store": "s.db", "input": settings})
     code, out, err = run_cli(capsys, "check", str(params))
     assert code == 0, err
-    assert "in.jsonl (jsonl): 4 row(s) read; fields ticket, body, subject, opened" in out
+    assert "in.jsonl (jsonl): first 4 row(s) read; fields ticket, body, subject, opened" in out
     preview = [line for line in out.splitlines() if line.startswith("  t")]
     assert preview == [
         "  t0 | 2025-03-01 | subject 0 | App crashes on start",

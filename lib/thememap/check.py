@@ -159,7 +159,7 @@ def _check_input(params: Params, report: CheckReport) -> None:
         return
     bad = f", {len(preview.bad)} bad (first: {preview.bad[0]})" if preview.bad else ""
     report.lines.append(
-        f"input {path} ({preview.format}): {preview.rows} row(s) read{bad}; "
+        f"input {path} ({preview.format}): first {preview.rows} row(s) read{bad}; "
         f"fields {', '.join(preview.fields)}"
     )
     for item in preview.items[:PREVIEW_ROWS]:
