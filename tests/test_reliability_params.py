@@ -78,7 +78,8 @@ def test_credentials_in_urls_are_masked_in_the_runs_table(
             "describe": {"base_url": "https://tok_abc@llm.example/v1"},
         }
     )
-    step = start_step("01_embed", str(params), "masked")
+    # 02: a step that needs no input (01 with no input and an empty store stops first)
+    step = start_step("02_cluster", str(params), "masked")
     step.conn.close()
     stored = sqlite3.connect(tmp_path / "s.db").execute("SELECT params FROM runs").fetchone()[0]
     assert "hunter2" not in stored and "tok_abc" not in stored

@@ -10,23 +10,70 @@ import argparse
 import logging
 import sys
 
+from thememap import __version__
 from thememap.errors import ThememapError
 from thememap.params_base import mask_url_credentials
+from thememap.run_progress import terminal_safe
 
 
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="thememap", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"thememap {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the numbered notebooks with a params file")
     run.add_argument("params", help="params YAML, e.g. params/demo.yaml")
     run.add_argument("--run-name", help="report folder name (default <params>-<time>)")
+    run.add_argument(
+        "--from",
+        dest="start_from",
+        metavar="NOTEBOOK",
+        help="start at this notebook (e.g. 03_describe or 03), using what the store holds",
+    )
+    run.add_argument(
+        "--only",
+        action="append",
+        metavar="NOTEBOOK",
+        help="run only this notebook (repeat, or separate with commas); overrides notebooks:",
+    )
     run.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
-    check = sub.add_parser("check", help="validate a params file and say what would run")
+    check = sub.add_parser("check", help="check a params file, its input and backends")
     check.add_argument("params")
+    check.add_argument("--ping", action="store_true", help="also call each backend's base_url")
     init = sub.add_parser("init", help="write a ready project (notebooks, params, demo data)")
     init.add_argument("dir", help="the project folder (created if missing)")
     init.add_argument("--force", action="store_true", help="overwrite files that exist")
     return parser
+
+
+def _quiet_libraries() -> None:
+    """papermill logs four lines per notebook (paths, kernel); the runner says what matters."""
+    logging.getLogger("papermill").setLevel(logging.WARNING)
+
+
+def _run(args: argparse.Namespace) -> None:
+    from thememap.run import run_chain
+    from thememap.run_progress import RunProgress
+
+    only = [n for part in args.only or [] for n in part.split(",") if n.strip()]
+    result = run_chain(
+        args.params,
+        run_id=args.run_name,
+        start_from=args.start_from,
+        only=[n.strip() for n in only] or None,
+        progress=None if args.quiet else RunProgress(sys.stderr),
+    )
+    print(f"report: {result.index_html}")
+
+
+def _check(args: argparse.Namespace) -> int:
+    from thememap.check import check_params
+
+    report = check_params(args.params, ping_backends=args.ping)
+    for line in report.lines:
+        print(terminal_safe(line))
+    for problem in report.problems:
+        print(f"thememap: error: {terminal_safe(mask_url_credentials(problem))}", file=sys.stderr)
+    return 0 if report.ok else 2
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,21 +84,12 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(message)s",
         datefmt="%H:%M:%S",
     )
+    _quiet_libraries()
     try:
         if args.command == "run":
-            from thememap.run import run_chain
-
-            result = run_chain(args.params, run_id=args.run_name)
-            print(f"report: {result.index_html}")
+            _run(args)
         elif args.command == "check":
-            from thememap.params import load_params
-            from thememap.run import discover_notebooks
-
-            params = load_params(args.params)
-            found = discover_notebooks(params.notebooks_dir, params.notebooks)
-            names = ", ".join(p.stem for p in found)
-            print(f"{args.params}: valid; store {params.store_path}; notebooks {names}")
-            print(f"  notebooks from {params.notebooks_dir}")
+            return _check(args)
         elif args.command == "init":
             from thememap.scaffold import init_project
 
@@ -59,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{args.dir}: {len(written)} file(s) written")
             print(f"next: thememap run {args.dir}/params/demo.yaml")
     except ThememapError as err:
-        print(f"thememap: error: {mask_url_credentials(str(err))}", file=sys.stderr)
+        message = terminal_safe(mask_url_credentials(str(err)))
+        print(f"thememap: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("thememap: interrupted; finished work is kept in the store", file=sys.stderr)

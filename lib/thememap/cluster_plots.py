@@ -8,6 +8,7 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from thememap.cluster.pipeline import ClusterResult
+from thememap.notebook_display import Note
 
 
 def _palette(n: int) -> np.ndarray:
@@ -179,16 +180,16 @@ def cluster_overview(result: ClusterResult, *, level: int = 1) -> pd.DataFrame:
 def reproducibility_summary(result: ClusterResult) -> pd.DataFrame | str:
     """Per level: median ARI of the refits with the main fit, and how many clusters are unstable."""
     if result.checks is None:
-        return "reproducibility not measured (cluster.check_runs: 0)"
+        return Note("reproducibility not measured (cluster.check_runs: 0)")
     return result.checks.summary().round(3)
 
 
 def unstable_clusters(result: ClusterResult, *, threshold: float = 0.5) -> pd.DataFrame | str:
     """Clusters whose mean best Jaccard with the refits is below ``threshold`` (least stable first)."""
     if result.checks is None:
-        return "reproducibility not measured (cluster.check_runs: 0)"
+        return Note("reproducibility not measured (cluster.check_runs: 0)")
     table = result.clusters[result.clusters["stability"] < threshold]
     if table.empty:
-        return f"every cluster came back in the refits (best Jaccard >= {threshold})"
+        return Note(f"every cluster came back in the refits (best Jaccard >= {threshold})")
     cols = [c for c in ("level", "id", "comment_count", "stability", "keywords") if c in table]
     return table.sort_values("stability")[cols].reset_index(drop=True)

@@ -12,6 +12,7 @@ reads them from there).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sqlite3
@@ -23,8 +24,10 @@ from typing import Any
 
 from thememap.errors import ThememapError
 from thememap.ingest.load import check_input_file
+from thememap.notebook_display import Note, install_formatters
 from thememap.params import Params, load_params
 from thememap.params_base import mask_url_credentials
+from thememap.stages import EMBED, check_stage_inputs
 from thememap.store import open_store
 from thememap.store.lock import HELD_ENV, StoreLock, acquire_store_lock
 from thememap.store.runs import now_iso, record_step, start_run
@@ -59,6 +62,8 @@ def _configure_ipython() -> None:
         print(f"{etype.__name__}: {mask_url_credentials(str(value))}", file=sys.stderr)
 
     shell.set_custom_exc((ThememapError,), handler)
+    # empty tables as one-line notes, not "Empty DataFrame" (thememap.notebook_display)
+    install_formatters(shell)
     # matplotlib Figures returned by lib/ functions render as PNG, in JupyterLab and in reports
     shell.run_line_magic("matplotlib", "inline")
 
@@ -110,6 +115,8 @@ def start_step(name: str, params_file: str, run_id: str = "") -> Step:
     if name.startswith("01_") and params.input.path is not None:
         # before the store is opened: a missing input must not leave an empty store behind
         check_input_file(params.resolve(params.input.path))
+    if name == EMBED:  # no input and an empty store: an error, not a step "done" with 0 items
+        check_stage_inputs(params, [EMBED])
     lock = None
     if os.environ.get(HELD_ENV) != str(params.store_path.resolve()):
         # run by hand: this step locks the store until step.done() (or the kernel ends)
@@ -117,3 +124,26 @@ def start_step(name: str, params_file: str, run_id: str = "") -> Step:
     conn = open_store(params.store_path)
     start_run(conn, run_id, params.public_dump(), str(params_file))
     return Step(name=name, params=params, conn=conn, run_id=run_id, lock=lock)
+
+
+def settings_note(params: Params, section: str) -> Note:
+    """One line for a report: the values of a params section that differ from the defaults.
+
+    E.g. ``cluster: check_runs 0, eval_label_field "section" (the rest as in
+    params/default.yaml)``, where printing the section would dump every field.
+    """
+    current = getattr(params, section)
+    defaults = type(current)().model_dump(mode="json")
+    changed = [
+        f"{key} {_short(value)}"
+        for key, value in current.model_dump(mode="json").items()
+        if value != defaults.get(key)
+    ]
+    if not changed:
+        return Note(f"{section}: every value as in params/default.yaml")
+    return Note(f"{section}: {', '.join(changed)} (the rest as in params/default.yaml)")
+
+
+def _short(value: Any, width: int = 40) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= width else text[: width - 1] + "…"

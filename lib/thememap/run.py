@@ -4,7 +4,10 @@
 ``notebooks/NN_*.ipynb`` one by one with ``params_file`` and ``run_id`` injected,
 writes each executed notebook and its offline HTML rendering to
 ``reports/<run>/``, and stops at the first failure with a message naming the
-notebook and the failing cell. The command line is ``thememap run PARAMS``.
+notebook and the failing cell. The command line is ``thememap run PARAMS``;
+``start_from`` / ``only`` resume a chain from what the store already holds
+(checked first: :mod:`thememap.stages`), and a :class:`~thememap.run_progress.RunProgress`
+shows each notebook's own progress while it runs.
 """
 
 from __future__ import annotations
@@ -21,10 +24,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from thememap.check import missing_keys
 from thememap.errors import NotebookError, ParamsError
 from thememap.ingest.load import check_input_file
 from thememap.params import Params, load_params
 from thememap.progress import BATCH_ENV
+from thememap.run_progress import RunProgress
+from thememap.stages import check_stage_inputs
 from thememap.store import open_store
 from thememap.store.lock import HELD_ENV, acquire_store_lock
 from thememap.store.runs import finish_run, start_run
@@ -66,20 +72,39 @@ class RunResult:
         return all(nb.status == "ok" for nb in self.notebooks)
 
 
-def discover_notebooks(notebooks_dir: Path, only: list[str] | None = None) -> list[Path]:
-    """The numbered notebooks (``NN_name.ipynb``) in run order, optionally filtered by stem."""
+def discover_notebooks(
+    notebooks_dir: Path,
+    only: list[str] | None = None,
+    *,
+    start_from: str | None = None,
+    key: str = "notebooks",
+) -> list[Path]:
+    """The numbered notebooks (``NN_name.ipynb``) in run order, optionally filtered by stem.
+
+    ``only`` keeps the named ones, ``start_from`` drops those before it; a name is a stem
+    (``02_cluster``) or its number (``02``). ``key`` names the option in error messages.
+    """
     found = sorted(p for p in notebooks_dir.glob("*.ipynb") if NOTEBOOK_PATTERN.match(p.name))
-    if only:
-        stems = {p.stem for p in found}
-        unknown = [name for name in only if name not in stems]
-        if unknown:
-            raise ParamsError(
-                f"notebooks: unknown notebook(s) {unknown} (valid: {', '.join(sorted(stems))})"
-            )
-        found = [p for p in found if p.stem in only]
     if not found:
         raise ParamsError(f"{notebooks_dir}: no numbered notebooks (NN_name.ipynb) found")
+    stems = [p.stem for p in found]
+    if only:
+        wanted = {_stem_of(name, stems, key) for name in only}
+        found = [p for p in found if p.stem in wanted]
+    if start_from:
+        first = _stem_of(start_from, stems, "--from")
+        found = [p for p in found if p.stem >= first]
+        if not found:
+            raise ParamsError(f"--from {start_from}: no selected notebook from there on")
     return found
+
+
+def _stem_of(name: str, stems: list[str], key: str) -> str:
+    """The stem ``name`` means: itself, or the one stem numbered ``name``."""
+    matches = [s for s in stems if s == name or s.split("_", 1)[0] == name]
+    if len(matches) != 1:
+        raise ParamsError(f"{key}: unknown notebook {name!r} (valid: {', '.join(stems)})")
+    return matches[0]
 
 
 def default_run_id(params_file: Path) -> str:
@@ -100,6 +125,33 @@ def ensure_kernel(name: str = KERNEL_NAME) -> str:
     return name
 
 
+def kernel_config() -> Any:
+    """Kernel-manager settings for the runner's kernels.
+
+    ipykernel warns on every start that it "is running over TCP without encryption"
+    unless the manager provisions CurveZMQ keys: jupyter_client does so with
+    ``transport_encryption = "auto"`` when pyzmq has Curve and the kernelspec declares it
+    (ipykernel's does); elsewhere the kernel talks over local IPC sockets instead.
+    """
+    import zmq
+    from jupyter_client.manager import KernelManager
+    from traitlets.config import Config
+
+    config = Config()
+    if "transport_encryption" in KernelManager.class_trait_names() and zmq.has("curve"):
+        config.KernelManager.transport_encryption = "auto"
+    elif os.name == "posix":
+        config.KernelManager.transport = "ipc"
+    return config
+
+
+class _NoAltTextNotice(logging.Filter):
+    """nbconvert notes each figure without alt text; a report's figures are all like that."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Alternative text is missing")
+
+
 def render_html(ipynb: Path, html: Path, *, show_code: bool) -> Path:
     """Render an executed notebook to one self-contained HTML file that opens offline."""
     import nbformat
@@ -113,6 +165,8 @@ def render_html(ipynb: Path, html: Path, *, show_code: bool) -> Path:
         exclude_output_prompt=True,
         embed_images=True,
     )
+    if not any(isinstance(f, _NoAltTextNotice) for f in exporter.log.filters):
+        exporter.log.addFilter(_NoAltTextNotice())
     body, _ = exporter.from_notebook_node(nbformat.read(ipynb, as_version=4))
     html.write_text(body, encoding="utf-8")
     return html
@@ -152,11 +206,17 @@ def run_chain(
     notebooks_dir: Path | None = None,
     kernel_name: str = KERNEL_NAME,
     on_notebook: Callable[[NotebookResult], None] | None = None,
+    start_from: str | None = None,
+    only: list[str] | None = None,
+    progress: RunProgress | None = None,
 ) -> RunResult:
     """Run the numbered notebooks in order with ``params_file``; see the module docstring.
 
-    Raises :class:`NotebookError` (after rendering what ran) when a notebook fails,
-    and :class:`~thememap.errors.StoreError` when another run holds the store.
+    ``only`` (stems or numbers) replaces the params' ``notebooks``; ``start_from`` skips
+    the notebooks before it. Raises :class:`NotebookError` (after rendering what ran)
+    when a notebook fails, :class:`~thememap.errors.StepOrderError` /
+    :class:`~thememap.errors.InputError` when a notebook would start with nothing to
+    work on, and :class:`~thememap.errors.StoreError` when another run holds the store.
     """
     params_file = Path(os.path.abspath(Path(params_file).expanduser()))  # symlinks kept
     params: Params = load_params(params_file)  # validated before anything runs
@@ -164,16 +224,31 @@ def run_chain(
     if not _RUN_NAME.match(run_id):
         raise ParamsError(f"run name {run_id!r}: use letters, digits, '.', '_' or '-'")
     notebooks_dir = Path(notebooks_dir).resolve() if notebooks_dir else params.notebooks_dir
-    notebooks = discover_notebooks(notebooks_dir, params.notebooks)
+    if only:
+        notebooks = discover_notebooks(notebooks_dir, only, start_from=start_from, key="--only")
+    else:
+        notebooks = discover_notebooks(notebooks_dir, params.notebooks, start_from=start_from)
     if params.input.path is not None and any(nb.stem.startswith("01_") for nb in notebooks):
         # before the store is opened: a missing input must not leave an empty store behind
         check_input_file(params.resolve(params.input.path))
+    stems = [nb.stem for nb in notebooks]
+    check_stage_inputs(params, stems)
+    no_key = missing_keys(params, stems)
+    if no_key:
+        raise ParamsError(no_key[0])
     # one run per store: a second one stops here (see thememap.store.lock)
     lock = acquire_store_lock(params.store_path, run_id=run_id)
     os.environ[HELD_ENV] = str(lock.store)  # the kernels run under this lock
     try:
         return _run_locked(
-            params, params_file, run_id, notebooks, notebooks_dir, kernel_name, on_notebook
+            params,
+            params_file,
+            run_id,
+            notebooks,
+            notebooks_dir,
+            kernel_name,
+            on_notebook,
+            progress,
         )
     finally:
         os.environ.pop(HELD_ENV, None)
@@ -188,6 +263,7 @@ def _run_locked(
     notebooks_dir: Path,
     kernel_name: str,
     on_notebook: Callable[[NotebookResult], None] | None,
+    progress: RunProgress | None,
 ) -> RunResult:
     import papermill
 
@@ -202,10 +278,14 @@ def _run_locked(
     log.info("run %s: %d notebook(s) -> %s", run_id, len(notebooks), run_dir)
 
     failure: str | None = None
-    for notebook in notebooks:
+    for number, notebook in enumerate(notebooks, start=1):
         out_ipynb = run_dir / notebook.name
         t0 = time.perf_counter()
         status, error = "ok", None
+        relay: dict[str, Any] = {}
+        if progress is not None:
+            progress.start(notebook.stem, number, len(notebooks))
+            relay = {"stderr_file": progress, "on_cell_start": progress.cell_started}
         try:
             papermill.execute_notebook(
                 str(notebook),
@@ -214,10 +294,14 @@ def _run_locked(
                 kernel_name=kernel_name,
                 cwd=str(notebooks_dir),
                 progress_bar=False,
+                config=kernel_config(),
+                **relay,
             )
         except Exception as err:  # papermill raises PapermillExecutionError and kernel errors
             status, error = "failed", _failure_message(notebook, out_ipynb, err)
         seconds = time.perf_counter() - t0
+        if progress is not None:
+            progress.finish(status, seconds)
         html = None
         if out_ipynb.exists():
             html = render_html(
@@ -225,7 +309,8 @@ def _run_locked(
             )
         nb_result = NotebookResult(notebook.stem, out_ipynb, html, seconds, status, error)
         result.notebooks.append(nb_result)
-        log.info("%s: %s in %.1f s", notebook.stem, status, seconds)
+        if progress is None:
+            log.info("%s: %s in %.1f s", notebook.stem, status, seconds)
         if on_notebook:
             on_notebook(nb_result)
         if status != "ok":

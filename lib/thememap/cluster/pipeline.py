@@ -75,6 +75,24 @@ class ClusterResult:
             "seconds": {k: round(v, 1) for k, v in self.seconds.items()},
         }
 
+    def headline_table(self) -> pd.DataFrame:
+        """The headline figures as a table per level, for the notebook."""
+        levels = range(1, len(self.counts) + 1)
+        placed = [o - u for o, u in zip(self.outlier_share, self.unplaced_share, strict=True)]
+        agreement: list[float | None] = [round(a, 3) for a in self.map_agreement]
+        frame = pd.DataFrame(
+            {
+                "clusters": self.counts,
+                "unplaced": [f"{s:.1%}" for s in self.unplaced_share],
+                "placed outliers": [f"{s:.1%}" for s in placed],
+                "map neighbour agreement": agreement or [None for _ in levels],
+            },
+            index=[f"level {lv}" for lv in levels],
+        )
+        total = sum(self.seconds.values())
+        frame.index.name = f"{len(self.item_ids):,} items, {total:.1f} s"
+        return frame
+
 
 def cluster_vectors(
     x: np.ndarray, params: ClusterParams
@@ -193,8 +211,15 @@ def cluster_items(
     log.info("clustering %d items into %d levels", len(item_ids), params.levels)
     hierarchy, coords, parts = cluster_vectors(x, params)
     seconds.update(parts)
+    log.info(
+        "clusters per level %s (%.1f s), map %.1f s",
+        hierarchy.counts,
+        parts.get("hierarchy", 0.0),
+        parts.get("layout", 0.0),
+    )
     checks = None
     if params.check_runs:
+        log.info("reproducibility: refitting %d times", 2 * params.check_runs)
         t0 = time.perf_counter()
         checks = reproducibility(x, params, hierarchy, runs=params.check_runs)
         hierarchy.stability = checks.cluster_stability  # what users read: does it come back?

@@ -34,7 +34,6 @@ from itertools import combinations
 from typing import Any, Protocol
 
 import numpy as np
-from tqdm import tqdm
 
 from thememap.describe.budget import (
     OUTPUT_TOKENS_PER_CARD,
@@ -53,6 +52,7 @@ from thememap.describe.prompts import ClusterData, card_messages, narrower_messa
 from thememap.describe.quality import jaccard
 from thememap.describe.representatives import mmr
 from thememap.errors import BudgetExceeded, ParamsError
+from thememap.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -482,7 +482,9 @@ class LLMDescriber:
         self._failures_in_a_row = 0
         self.renamed_: list[int] = []
         self._written: dict[int, Card] = {}
-        bar = tqdm(total=len(hierarchy.nodes), desc="LLM cards", disable=not self.progress)
+        bar = progress_bar(
+            total=len(hierarchy.nodes), desc="LLM cards", unit="cluster", disable=not self.progress
+        )
         with ThreadPoolExecutor(max_workers=p.request_concurrency) as pool:
 
             def resolve(jobs: list[_Job], done: dict[int, Card]) -> None:

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from thememap.export.source import ExportData, card_value
+from thememap.notebook_display import with_empty_note
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -81,7 +82,10 @@ def theme_volume(data: ExportData, *, level: int = 1, freq: str = "auto") -> pd.
 def theme_trends(volume: pd.DataFrame) -> pd.DataFrame:
     """Per theme: total and the slope of its share of items per period (which grow, which fade)."""
     if volume.empty:
-        return pd.DataFrame(columns=["theme", "items", "share_slope"])
+        return with_empty_note(
+            pd.DataFrame(columns=["theme", "items", "share_slope"]),
+            "no trends: no item has a date (input.created_at_field)",
+        )
     share = volume.div(volume.sum(axis=1).replace(0, np.nan), axis=0).fillna(0.0)
     steps = np.arange(len(share), dtype=float)
     slopes = [

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 from tqdm import tqdm
 
 from thememap.errors import BadRow, BadRowsError, InputError
-from thememap.ingest.readers import detect_format, read_records
+from thememap.ingest.readers import Record, detect_format, read_records
 from thememap.ingest.rows import Item, RowError, make_item
 from thememap.store.connection import transaction
 from thememap.store.view import bump_items_version
@@ -274,20 +274,9 @@ def load_items(
     if source is None:
         raise InputError("input.path is not set: name the file to load")
     file = Path(source)
-    check_input_file(file)
-    fmt = detect_format(file, params.format)
-
-    _check_encoding(file, params.encoding)
-
+    fmt, records = open_input(file, params)
     report = LoadReport(file=str(file), format=fmt)
     started = time.perf_counter()
-    records = read_records(
-        file,
-        fmt,
-        text_field=params.text_field,
-        encoding=params.encoding,
-        sqlite_table=params.sqlite_table,
-    )
 
     def items() -> Iterator[tuple[int, Item]]:
         for record in tqdm(
@@ -338,6 +327,25 @@ def load_items(
     report.seconds = time.perf_counter() - started
     _log_summary(report)
     return report
+
+
+def open_input(file: Path, params: InputParams) -> tuple[str, Iterator[Record]]:
+    """``(format, records)`` of an input file, after the checks that need no row read.
+
+    Raises :class:`InputError` when the file is missing, its format unknown or its
+    encoding unusable; the records are read lazily.
+    """
+    check_input_file(file)
+    fmt = detect_format(file, params.format)
+    _check_encoding(file, params.encoding)
+    records = read_records(
+        file,
+        fmt,
+        text_field=params.text_field,
+        encoding=params.encoding,
+        sqlite_table=params.sqlite_table,
+    )
+    return fmt, records
 
 
 def check_input_file(file: Path) -> None:

@@ -10,6 +10,8 @@ import sqlite3
 
 import pandas as pd
 
+from thememap.notebook_display import with_empty_note
+
 # Period for items_over_time, by the span the dates cover (days): about 30-250 bins.
 _FREQS = ((60, "D"), (730, "W"), (25 * 365, "MS"))
 
@@ -117,4 +119,4 @@ def top_duplicates(conn: sqlite3.Connection, *, n: int = 10, width: int = 80) ->
     rows["content"] = rows["content"].map(
         lambda text: text if len(text) <= width else text[: width - 3] + "..."
     )
-    return rows
+    return with_empty_note(rows, "no duplicate texts: every item's text is its own")
