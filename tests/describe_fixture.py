@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from thememap.describe.hierarchy import Hierarchy
+from thememap.describe.hierarchy import ClusterTree
 from thememap.embed.base import l2_normalise
 from thememap.store import open_store, transaction
 from thememap.store.clusters import LevelRecords, replace_run_clusters
@@ -86,15 +86,15 @@ def corpus(items_per_leaf: int = 12, seed: int = 0) -> tuple[list[str], list[np.
     return texts, [np.asarray(l1), np.asarray(l2)]
 
 
-def hierarchy(items_per_leaf: int = 12, seed: int = 0) -> Hierarchy:
+def hierarchy(items_per_leaf: int = 12, seed: int = 0) -> ClusterTree:
     """A 2-level hierarchy (3 topics x 2 subtopics) over the synthetic corpus."""
     texts, labels = corpus(items_per_leaf, seed)
     vectors = BowEmbedder().embed(texts)
     ids = np.arange(100, 100 + len(texts))
-    return Hierarchy.from_labels(ids, vectors, texts, labels)
+    return ClusterTree.from_labels(ids, vectors, texts, labels)
 
 
-def store_with_clusters(path: Path, h: Hierarchy, texts: list[str]) -> None:
+def store_with_clusters(path: Path, h: ClusterTree, texts: list[str]) -> None:
     """A real store holding ``h`` as clustering run "run-c" (items, vectors, clusters)."""
     conn = open_store(path)
     with transaction(conn):

@@ -19,7 +19,7 @@ from describe_llm_fake import Script, card_args, raw, valid
 from test_describe_llm import LEAVES, N_CLUSTERS, OFFLINE, H, Sleeps, first_leaf_card, params, run
 
 from thememap.describe.budget import estimate_tokens, schema_tokens
-from thememap.describe.hierarchy import Hierarchy
+from thememap.describe.hierarchy import ClusterTree
 from thememap.describe.llm_client import LLMClient
 from thememap.describe.llm_runner import LLMDescriber, MemoryCache
 from thememap.describe.llm_schema import card_model, check_name
@@ -146,12 +146,12 @@ def test_local_llm_preset_levels_1_and_2_with_its_time_estimate(project_root: Pa
     assert plan.levels == [1, 2] and plan.seconds == pytest.approx(plan.calls * 40.0)
 
 
-def _with_only_child() -> tuple[Hierarchy, dict[int, Any]]:
+def _with_only_child() -> tuple[ClusterTree, dict[int, Any]]:
     """The fixture's tree with parent 2's two leaves merged into one (same items)."""
     texts, labels = corpus(items_per_leaf=12)
     fine = labels[1].copy()
     fine[labels[0] == 1] = fine[labels[0] == 1].min()
-    h = Hierarchy.from_labels(
+    h = ClusterTree.from_labels(
         np.arange(100, 100 + len(texts)), BowEmbedder().embed(texts), texts, [labels[0], fine]
     )
     return h, OfflineDescriber(embedder=BowEmbedder()).fit(h).cards_

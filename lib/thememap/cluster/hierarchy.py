@@ -28,6 +28,7 @@ from thememap.cluster.knn import KnnGraph, knn_graph
 from thememap.cluster.layout import umap_embedding
 from thememap.cluster.leiden import consensus_groups, leiden_groups
 from thememap.cluster.merge import cut_tree, modularity_tree, ward_tree
+from thememap.cluster.params import ClusterParams
 from thememap.cluster.partition import (
     best_jaccard,
     cluster_sums,
@@ -78,67 +79,50 @@ class Hierarchy:
 
 
 def build_hierarchy(
-    x: np.ndarray,
-    *,
-    levels: int = 3,
-    seed: int = 42,
-    level_counts: list[int] | None = None,
-    min_sizes: list[int] | None = None,
-    fine_per_sqrt_n: float = 1.0,
-    top_range: tuple[int, int] = (4, 40),
-    restarts: int = 10,
-    keep_noise: bool = False,
-    noise_threshold: float = 3.5,
-    sample_threshold: int = 30_000,
-    sample_size: int = 30_000,
-    n_neighbors: int = 15,
-    embedding: str = "spectral",
-    spectral_dims: int = 16,
-    umap_dims: int = 10,
-    merge: str = "leiden",
-    resolution: float | None = None,
-    kmeans_inits: int = 3,
-    knn: KnnGraph | None = None,
+    x: np.ndarray, params: ClusterParams | None = None, *, knn: KnnGraph | None = None
 ) -> Hierarchy:
-    """Build a ``levels``-level nested hierarchy of the rows of ``x`` (cosine geometry).
+    """Build the nested hierarchy of the rows of ``x`` (cosine geometry) that ``params`` asks
+    for (default: :class:`ClusterParams` ``()``); ``knn``: a kNN graph of the rows to reuse.
 
-    ``level_counts`` fixes the number of clusters per level (coarse to fine,
-    ``None`` entries chosen automatically); ``min_sizes`` the smallest cluster
-    per level. See the module docstring for the method.
+    ``params.level_counts`` fixes the number of clusters per level (coarse to fine,
+    ``None`` entries chosen automatically); ``params.min_sizes`` the smallest cluster
+    per level. See the module docstring for the method. ``params.method`` plays no part
+    here (:func:`thememap.cluster.estimator.fit_hierarchy` dispatches on it).
     """
+    p = params if params is not None else ClusterParams()
+    levels, seed, merge, top_range = p.levels, p.seed, p.merge, (p.top_min, p.top_max)
+    resolution = p.resolution or (LEIDEN_RESOLUTION if merge == "leiden" else 1.0)
     x = unit_rows(x)
     n = len(x)
     if n == 0:
         raise ValueError("no rows to cluster")
-    if resolution is None:
-        resolution = LEIDEN_RESOLUTION if merge == "leiden" else 1.0
     rng = np.random.default_rng(seed)
     fit_rows = None
-    if n > sample_threshold and sample_size < n:
-        fit_rows = np.sort(rng.choice(n, size=sample_size, replace=False))
-        log.info("fitting on a sample of %d of %d rows; the rest are assigned", sample_size, n)
+    if n > p.sample_threshold and p.sample_size < n:
+        fit_rows = np.sort(rng.choice(n, size=p.sample_size, replace=False))
+        log.info("fitting on a sample of %d of %d rows; the rest are assigned", p.sample_size, n)
     x_fit = x if fit_rows is None else x[fit_rows]
-    counts_given: list[int | None] = list(level_counts) if level_counts else [None] * levels
-    sizes_given: list[int | None] = list(min_sizes) if min_sizes else [None] * levels
+    counts_given: list[int | None] = list(p.level_counts) if p.level_counts else [None] * levels
+    sizes_given: list[int | None] = list(p.min_sizes) if p.min_sizes else [None] * levels
     fine_min = int(sizes_given[-1] or max(3, min(10, len(x_fit) // 1000)))
     k_fine = counts_given[-1] or fine_count(
-        n, per_sqrt_n=fine_per_sqrt_n, min_size=fine_min, fit_rows=len(x_fit)
+        n, per_sqrt_n=p.fine_per_sqrt_n, min_size=fine_min, fit_rows=len(x_fit)
     )
     if knn is None or len(knn.indices) != len(x_fit):
         # the kNN graph approximates a fixed object: its NN-descent seed does not follow the
         # clustering seed (measured on 20k PyPI rows: seed ARI 0.42/0.42/0.35 -> 0.67/0.69/0.63)
-        knn = knn_graph(x_fit, n_neighbors=n_neighbors, seed=0)
+        knn = knn_graph(x_fit, n_neighbors=p.n_neighbors, seed=0)
     space = _fine_space(
-        x_fit, knn, embedding, seed=seed, spectral_dims=spectral_dims, umap_dims=umap_dims
+        x_fit, knn, p.embedding, seed=seed, spectral_dims=p.spectral_dims, umap_dims=p.umap_dims
     )
     candidates = [
         _candidate(
             x_fit, space, knn,
             k_fine=int(k_fine), seed=int(rng.integers(2**31 - 1)), fine_min=fine_min,
             counts_given=counts_given, sizes_given=sizes_given, levels=levels,
-            merge=merge, resolution=resolution, top_range=top_range, n_init=kmeans_inits,
+            merge=merge, resolution=resolution, top_range=top_range, n_init=p.kmeans_inits,
         )
-        for _ in range(max(restarts, 1))
+        for _ in range(max(p.restarts, 1))
     ]  # fmt: skip
     keep, agreement, stability = _consensus(candidates, levels)
     best = candidates[keep]
@@ -171,8 +155,8 @@ def build_hierarchy(
         parents.append(par)
     scores = score_levels(x, labels)
     outlier = scores.outlier_score
-    is_outlier = outlier > noise_threshold
-    if keep_noise:
+    is_outlier = outlier > p.noise_threshold
+    if p.keep_noise:
         labels = np.where(is_outlier, -1, labels)
     return Hierarchy(
         labels=labels,
@@ -241,9 +225,7 @@ def _candidate(
     n_init: int,
 ) -> _Candidate:
     """Fine k-means (one seed) in ``space``, a merge tree, the level counts and cuts."""
-    fine = fine_partition(
-        space, n_clusters=k_fine, seed=seed, restarts=1, min_size=fine_min, n_init=n_init
-    )
+    fine = fine_partition(space, n_clusters=k_fine, seed=seed, min_size=fine_min, n_init=n_init)
     k = len(fine.centroids)
     sizes = np.bincount(fine.labels, minlength=k)
     fine_centroids = unit_rows(cluster_sums(x_fit, fine.labels, k))  # in the vectors' space

@@ -2,7 +2,7 @@
 
 Pure data, independent of how it was stored: built from the store by
 :func:`thememap.describe.step.load_hierarchy`, or directly in tests and benchmarks
-with :meth:`Hierarchy.from_labels`.
+with :meth:`ClusterTree.from_labels`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ class ClusterNode:
     level: int
     name: str
     parent_id: int | None
-    members: np.ndarray  # row indices into Hierarchy.vectors / texts / item_ids
+    members: np.ndarray  # row indices into ClusterTree.vectors / texts / item_ids
 
     @property
     def size(self) -> int:
@@ -32,7 +32,7 @@ class ClusterNode:
 
 
 @dataclass
-class Hierarchy:
+class ClusterTree:
     """Nested clusters over one set of items (``vectors`` unit rows aligned with ``texts``)."""
 
     item_ids: np.ndarray
@@ -100,7 +100,7 @@ class Hierarchy:
         labels: Sequence[np.ndarray],
         *,
         titles: Sequence[str] | None = None,
-    ) -> Hierarchy:
+    ) -> ClusterTree:
         """Build from one label array per level (coarse first, nested, every item labelled).
 
         Cluster ids are numbered level by level; names are ``L{level}_{label}`` as in

@@ -25,7 +25,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
-from thememap.describe.hierarchy import ClusterNode, Hierarchy
+from thememap.describe.hierarchy import ClusterNode, ClusterTree
 
 _URL = re.compile(r"https?://\S+|www\.\S+|\S+@\S+\.\w+")
 _TOKEN = re.compile(r"[^\W\d_][\w+#'-]*[\w+#]|[^\W\d_]", re.UNICODE)
@@ -193,7 +193,7 @@ def top_phrases(scores: np.ndarray, counts: PhraseCounts, *, k: int) -> list[str
 
 
 def sibling_keyphrases(
-    hierarchy: Hierarchy, counts: PhraseCounts, *, k: int = 8
+    hierarchy: ClusterTree, counts: PhraseCounts, *, k: int = 8
 ) -> dict[int, list[str]]:
     """Key phrases of every cluster, each contrasted with its siblings."""
     phrases: dict[int, list[str]] = {}
@@ -317,7 +317,7 @@ def name_mask(
 
 
 def candidate_columns(
-    hierarchy: Hierarchy, counts: PhraseCounts, *, per_node: int = 60
+    hierarchy: ClusterTree, counts: PhraseCounts, *, per_node: int = 60
 ) -> np.ndarray:
     """Columns that could name some cluster: each node's best by c-TF-IDF and by coverage.
 

@@ -45,7 +45,7 @@ from thememap.describe.budget import (
     schema_tokens,
 )
 from thememap.describe.cards import Card
-from thememap.describe.hierarchy import ClusterNode, Hierarchy
+from thememap.describe.hierarchy import ClusterNode, ClusterTree
 from thememap.describe.llm_client import CallFailed, LLMClient, Usage
 from thememap.describe.llm_schema import card_model
 from thememap.describe.params import LOCAL_SECONDS_PER_CALL, REMOTE_SECONDS_PER_CALL, DescribeParams
@@ -147,7 +147,7 @@ class LLMDescriber:
         self.breaker_: str | None = None
 
     # -- prompts --------------------------------------------------------------------------
-    def _sample(self, h: Hierarchy, node: ClusterNode, k: int) -> list[str]:
+    def _sample(self, h: ClusterTree, node: ClusterNode, k: int) -> list[str]:
         if k <= 0:
             return []
         rows = node.members[
@@ -156,7 +156,11 @@ class LLMDescriber:
         return [h.texts[i] for i in rows]
 
     def _messages(
-        self, h: Hierarchy, node: ClusterNode, offline: Mapping[int, Card], done: Mapping[int, Card]
+        self,
+        h: ClusterTree,
+        node: ClusterNode,
+        offline: Mapping[int, Card],
+        done: Mapping[int, Card],
     ) -> list[dict[str, str]]:
         p = self.params
 
@@ -201,7 +205,7 @@ class LLMDescriber:
             messages = card_messages(p, data, item_chars=chars)
         return messages
 
-    def _job(self, h: Hierarchy, node: ClusterNode, messages: list[dict[str, str]]) -> _Job:
+    def _job(self, h: ClusterTree, node: ClusterNode, messages: list[dict[str, str]]) -> _Job:
         key = cache_key(h.item_ids[node.members], messages, self.params, self._schema)
         tokens = estimate_tokens(messages) + self._schema_tokens
         estimate = cost_usd(tokens, OUTPUT_TOKENS_PER_CARD, self.params)
@@ -210,7 +214,7 @@ class LLMDescriber:
     # -- the walk shared by plan and fit -------------------------------------------------
     def _walk(
         self,
-        h: Hierarchy,
+        h: ClusterTree,
         offline: Mapping[int, Card],
         resolve: Callable[[list[_Job], dict[int, Card]], None],
     ) -> dict[int, Card]:
@@ -251,7 +255,7 @@ class LLMDescriber:
         return {i: done[i] for i in llm_ids if i in done}
 
     def _copy_of_only_child(
-        self, h: Hierarchy, node: ClusterNode, done: Mapping[int, Card]
+        self, h: ClusterTree, node: ClusterNode, done: Mapping[int, Card]
     ) -> Card | None:
         """The card of ``node``'s only child when it holds the same items (else None)."""
         children = h.children(node)
@@ -273,7 +277,9 @@ class LLMDescriber:
     def _similar(self, a: str, b: str) -> bool:
         return a.casefold() == b.casefold() or jaccard(a, b) >= self.params.name_similarity_max
 
-    def _clashes(self, h: Hierarchy, level: int, done: Mapping[int, Card]) -> dict[int, list[str]]:
+    def _clashes(
+        self, h: ClusterTree, level: int, done: Mapping[int, Card]
+    ) -> dict[int, list[str]]:
         """Cluster id -> names it nearly repeats: a sibling's (the smaller of each pair
         is re-asked), or for a parent of several children one child's (a parent's name
         covers all its children, it is not named after one of them)."""
@@ -297,7 +303,7 @@ class LLMDescriber:
         return clashes
 
     def _rename_jobs(
-        self, h: Hierarchy, level: int, jobs: list[_Job], done: Mapping[int, Card]
+        self, h: ClusterTree, level: int, jobs: list[_Job], done: Mapping[int, Card]
     ) -> list[_Job]:
         """Follow-up jobs for the smaller of two siblings whose names nearly coincide."""
         by_id = {job.node.id: job for job in jobs}
@@ -321,7 +327,7 @@ class LLMDescriber:
 
     def _rename_children(
         self,
-        h: Hierarchy,
+        h: ClusterTree,
         level: int,
         reasked: set[int],
         asked: Mapping[int, _Job],
@@ -373,7 +379,7 @@ class LLMDescriber:
                 )  # fmt: skip
 
     def _fail_repeated_names(
-        self, h: Hierarchy, level: int, asked: set[int], done: dict[int, Card]
+        self, h: ClusterTree, level: int, asked: set[int], done: dict[int, Card]
     ) -> None:
         """A cluster re-asked for a distinct name that still repeats one: its failure."""
         for cluster_id, taken in self._clashes(h, level, done).items():
@@ -393,7 +399,7 @@ class LLMDescriber:
                 log.warning("cluster %s: %s", h.node(cluster_id).name, done[cluster_id].failure)
 
     # -- plan -----------------------------------------------------------------------------
-    def plan(self, hierarchy: Hierarchy, offline: Mapping[int, Card]) -> CostPlan:
+    def plan(self, hierarchy: ClusterTree, offline: Mapping[int, Card]) -> CostPlan:
         """Calls, tokens, cost and time still to pay (cached answers are free).
 
         Walks the hierarchy exactly as :meth:`fit` does; a call not in the cache is
@@ -455,7 +461,7 @@ class LLMDescriber:
         return REMOTE_SECONDS_PER_CALL, "default for a hosted API"
 
     # -- run ------------------------------------------------------------------------------
-    def fit(self, hierarchy: Hierarchy, offline: Mapping[int, Card]) -> LLMDescriber:
+    def fit(self, hierarchy: ClusterTree, offline: Mapping[int, Card]) -> LLMDescriber:
         """Write LLM cards bottom-up; stops cleanly at the budget (see class doc)."""
         p = self.params
         client = self.client or LLMClient(p, sleep=self.sleep)
@@ -646,7 +652,7 @@ class LLMDescriber:
         )
 
 
-def _sibling_names(h: Hierarchy, node: ClusterNode, done: Mapping[int, Card]) -> list[str]:
+def _sibling_names(h: ClusterTree, node: ClusterNode, done: Mapping[int, Card]) -> list[str]:
     """The names of ``node``'s siblings that have a valid card so far."""
     return [
         done[s.id].pattern_name

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from thememap.describe.cards import Card
-from thememap.describe.hierarchy import ClusterNode, Hierarchy
+from thememap.describe.hierarchy import ClusterNode, ClusterTree
 from thememap.describe.keyphrases import (
     PhraseCounts,
     _stem,
@@ -53,7 +53,7 @@ def stop_words(params: DescribeParams) -> list[str]:
 
 
 class OfflineDescriber:
-    """Writes an offline card for every cluster of a :class:`Hierarchy`.
+    """Writes an offline card for every cluster of a :class:`ClusterTree`.
 
     scikit-learn style: ``__init__`` stores settings, ``fit`` computes the cards
     into ``cards_`` (by cluster id) and the phrase counts into ``counts_``.
@@ -70,7 +70,7 @@ class OfflineDescriber:
         self.embedder = embedder
         self.full_lift = full_lift
 
-    def fit(self, hierarchy: Hierarchy) -> OfflineDescriber:
+    def fit(self, hierarchy: ClusterTree) -> OfflineDescriber:
         """Compute ``cards_`` for every node of ``hierarchy``."""
         p = self.params
         stops = stop_words(p)
@@ -178,7 +178,7 @@ class OfflineDescriber:
                 break
         return out
 
-    def _summary(self, hierarchy: Hierarchy, node: ClusterNode, reps: np.ndarray) -> str:
+    def _summary(self, hierarchy: ClusterTree, node: ClusterNode, reps: np.ndarray) -> str:
         namer = self.namer_
         coverage = namer.coverage_.get(node.id, {})
         name_words = {_stem(w) for w in namer.raw_[node.id].split()}
