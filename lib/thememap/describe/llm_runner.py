@@ -41,7 +41,7 @@ from thememap.describe.budget import (
     Budget,
     CostPlan,
     cost_usd,
-    estimate_tokens,
+    prompt_tokens,
     schema_tokens,
 )
 from thememap.describe.cards import Card
@@ -188,7 +188,7 @@ class LLMDescriber:
         # 10% margin: the 4-characters-a-token estimate is rough
         room = int(0.9 * (p.context_tokens - p.max_output_tokens)) - self._schema_tokens
         chars = p.item_chars
-        while estimate_tokens(messages) > room:
+        while prompt_tokens(messages) > room:
             if len(data.items) > 1:
                 data.items = data.items[:-1]
             elif chars > 80:
@@ -198,7 +198,7 @@ class LLMDescriber:
             else:
                 raise ParamsError(
                     f"describe.context_tokens={p.context_tokens}: cluster {node.name}'s prompt "
-                    f"needs ~{estimate_tokens(messages) + self._schema_tokens} tokens plus "
+                    f"needs ~{prompt_tokens(messages) + self._schema_tokens} tokens plus "
                     f"max_output_tokens={p.max_output_tokens} even with one short item; "
                     "give the server a larger context (llama.cpp --n_ctx) and raise it"
                 )
@@ -207,7 +207,7 @@ class LLMDescriber:
 
     def _job(self, h: ClusterTree, node: ClusterNode, messages: list[dict[str, str]]) -> _Job:
         key = cache_key(h.item_ids[node.members], messages, self.params, self._schema)
-        tokens = estimate_tokens(messages) + self._schema_tokens
+        tokens = prompt_tokens(messages) + self._schema_tokens
         estimate = cost_usd(tokens, OUTPUT_TOKENS_PER_CARD, self.params)
         return _Job(node, messages, key, estimate)
 
@@ -422,7 +422,7 @@ class LLMDescriber:
                         measured.append(float(hit["_seconds"]))
                 else:
                     count["calls"] += 1
-                    count["tokens_in"] += estimate_tokens(job.messages) + self._schema_tokens
+                    count["tokens_in"] += prompt_tokens(job.messages) + self._schema_tokens
                     done[job.node.id] = offline[job.node.id]
 
         self._walk(hierarchy, offline, estimate)
