@@ -48,6 +48,7 @@ import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from thememap.cluster.hierarchy import build_hierarchy
+from thememap.ctfidf import ctfidf
 from thememap.describe import keyphrases as kp
 from thememap.describe.hierarchy import ClusterTree
 from thememap.describe.naming import stem_key
@@ -171,7 +172,7 @@ def bertopic_names(h: ClusterTree, *, words: int = 3) -> dict[int, str]:
         nodes = h.level(level)
         df = kp.class_counts(counts, nodes)
         sizes = np.array([n.size for n in nodes], dtype=np.float32)
-        scores = kp.ctfidf(df, sizes, None)
+        scores = ctfidf(df, sizes, None)
         for row, node in enumerate(nodes):
             top = np.argsort(-scores[row], kind="stable")[:words]
             names[node.id] = ", ".join(str(counts.vocabulary[i]) for i in top if scores[row, i] > 0)

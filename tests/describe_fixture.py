@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from thememap.describe.hierarchy import ClusterTree
-from thememap.embed.base import l2_normalise
 from thememap.store import open_store, transaction
 from thememap.store.clusters import LevelRecords, replace_run_clusters
 from thememap.store.vectors import put_vectors
+from thememap.vectors import unit_rows
 
 _WORD = re.compile(r"[a-z]+")
 
@@ -43,7 +43,7 @@ class BowEmbedder:
             for word in _WORD.findall(text.lower()):
                 h = int.from_bytes(hashlib.md5(word.encode()).digest()[:4], "little")
                 out[row, h % self._dim] += 1.0 if (h >> 31) & 1 else -1.0
-        return l2_normalise(out + 1e-6)
+        return unit_rows(out + 1e-6, tolerance=0)
 
 
 # topic -> subtopic -> words that make its items

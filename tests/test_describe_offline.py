@@ -18,8 +18,8 @@ from thememap.describe.offline import OfflineDescriber
 from thememap.describe.params import DescribeParams
 from thememap.describe.quality import label_quality
 from thememap.describe.report import cards_table, cluster_examples, pick_examples
-from thememap.describe.representatives import extractive_summary, mmr
-from thememap.describe.scoring import coherence, random_baseline, strength
+from thememap.describe.representatives import extractive_summary
+from thememap.describe.scoring import random_baseline, strength
 from thememap.describe.step import (
     describe_llm,
     describe_offline,
@@ -29,6 +29,7 @@ from thememap.describe.step import (
 from thememap.params import Params
 from thememap.store import open_store
 from thememap.store.cards import SqliteCache, read_cards, read_effective_cards, read_quality
+from thememap.vectors import coherence, mmr
 
 TOPIC_CATEGORIES = {
     "games": "chess engine board opening arcade shooter spaceship retro score levels",

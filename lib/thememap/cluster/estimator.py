@@ -15,9 +15,9 @@ import numpy as np
 
 from thememap.cluster.hierarchy import Hierarchy, build_hierarchy
 from thememap.cluster.params import ClusterParams
-from thememap.cluster.partition import unit_rows
 from thememap.cluster.reference_hdbscan import recursive_hdbscan
 from thememap.cluster.scores import parents_of, score_levels
+from thememap.vectors import unit_rows
 
 log = logging.getLogger(__name__)
 

@@ -34,10 +34,10 @@ from thememap.cluster.partition import (
     cluster_sums,
     fine_partition,
     nearest_centroid,
-    unit_rows,
 )
 from thememap.cluster.scores import score_levels
 from thememap.cluster.spectral import spectral_embedding
+from thememap.vectors import unit_rows
 
 log = logging.getLogger(__name__)
 

@@ -12,16 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.cluster import KMeans
 
+from thememap.vectors import unit_rows
+
 _CHUNK = 65_536
-
-
-def unit_rows(x: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length (zero rows stay zero), float32."""
-    x = np.asarray(x, dtype=np.float32)
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    if len(x) and float(np.abs(norms - 1.0).max()) < 1e-4:
-        return x  # already unit rows: no copy (1M x 384 is 1.5 GB)
-    return x / np.maximum(norms, 1e-12)
 
 
 def nearest_centroid(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from thememap.embed.base import l2_normalise
+from thememap.vectors import unit_rows
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ class ClusterTree:
 
     def centroid(self, node: ClusterNode) -> np.ndarray:
         """Unit-length mean of the members' vectors."""
-        return l2_normalise(self.vectors[node.members].mean(axis=0, keepdims=True))[0]
+        return unit_rows(self.vectors[node.members].mean(axis=0, keepdims=True), tolerance=0)[0]
 
     def centroids(self, nodes: Sequence[ClusterNode]) -> np.ndarray:
         """Unit centroids of ``nodes``, one row each."""

@@ -51,8 +51,8 @@ from thememap.describe.llm_schema import card_model
 from thememap.describe.params import LOCAL_SECONDS_PER_CALL, REMOTE_SECONDS_PER_CALL, DescribeParams
 from thememap.describe.prompts import ClusterData, card_messages, narrower_message, rename_message
 from thememap.describe.quality import jaccard
-from thememap.describe.representatives import mmr
 from thememap.errors import BudgetExceeded, ParamsError
+from thememap.vectors import mmr
 
 log = logging.getLogger(__name__)
 

@@ -35,16 +35,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from thememap.ctfidf import ctfidf
 from thememap.describe.hierarchy import ClusterNode, ClusterTree
 from thememap.describe.keyphrases import (
     PHRASE_BONUS,
     PhraseCounts,
     _stem,
     class_counts,
-    ctfidf,
 )
 from thememap.describe.nounphrase import CONNECTORS
-from thememap.embed.base import Embedder, l2_normalise
+from thememap.embed.base import Embedder
+from thememap.vectors import unit_rows
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +203,7 @@ def name_centres(hierarchy: ClusterTree) -> dict[int, np.ndarray]:
             if len(children) >= 2:
                 weights = child_weights(children)
                 mean = sum(w * centres[c.id] for w, c in zip(weights, children, strict=True))
-                centres[node.id] = l2_normalise(np.asarray(mean)[None, :])[0]
+                centres[node.id] = unit_rows(np.asarray(mean)[None, :], tolerance=0)[0]
             else:
                 centres[node.id] = hierarchy.centroid(node)
     return centres

@@ -33,15 +33,10 @@ from thememap.describe.keyphrases import (
 from thememap.describe.naming import Namer, NamingSettings
 from thememap.describe.nounphrase import FUNCTION_WORDS
 from thememap.describe.params import DescribeParams
-from thememap.describe.representatives import evidence_summary, mmr, short_quote
-from thememap.describe.scoring import (
-    FULL_LIFT,
-    calibrated_category,
-    coherence,
-    random_baseline,
-    strength,
-)
+from thememap.describe.representatives import evidence_summary, short_quote
+from thememap.describe.scoring import FULL_LIFT, calibrated_category, random_baseline, strength
 from thememap.embed.base import Embedder
+from thememap.vectors import coherence, mmr
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +105,7 @@ class OfflineDescriber:
             title_counts=title_counts,
         )
         self.namer_ = namer
-        mean_norm = float(np.linalg.norm(hierarchy.vectors.mean(axis=0)))
+        mean_norm = coherence(hierarchy.vectors)
         n_items = len(hierarchy.vectors)
         categories = list(p.categories)
         category_vectors = self._category_vectors(list(p.categories.values()))

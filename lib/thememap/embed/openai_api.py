@@ -41,12 +41,12 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from thememap.embed.base import l2_normalise
 from thememap.embed.replies import BadReply, RetryableReply, check_reply, short
 from thememap.errors import BackendError, ParamsError
 from thememap.params_base import mask_url_credentials
 from thememap.retry import Backoff, retry_after_seconds
 from thememap.tokens import cut_to_tokens, tokens_at_most
+from thememap.vectors import unit_rows
 
 if TYPE_CHECKING:
     import httpx2
@@ -306,7 +306,7 @@ class OpenAIEmbedder:
                 raise self._error(
                     f"vectors of {matrix.shape[1]} dims, expected {self._dim}", batch_index
                 )
-        return l2_normalise(matrix)
+        return unit_rows(matrix, tolerance=0)
 
     def _detail(self, err: Exception) -> str:
         return short(self._redact(str(err)))
