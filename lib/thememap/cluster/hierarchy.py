@@ -115,12 +115,12 @@ def build_hierarchy(
     space = _fine_space(
         x_fit, knn, p.embedding, seed=seed, spectral_dims=p.spectral_dims, umap_dims=p.umap_dims
     )
+    cuts = _Cuts(levels, counts_given, sizes_given, merge, resolution, top_range)
     candidates = [
         _candidate(
-            x_fit, space, knn,
+            x_fit, space, knn, cuts,
             k_fine=int(k_fine), seed=int(rng.integers(2**31 - 1)), fine_min=fine_min,
-            counts_given=counts_given, sizes_given=sizes_given, levels=levels,
-            merge=merge, resolution=resolution, top_range=top_range, n_init=p.kmeans_inits,
+            n_init=p.kmeans_inits,
         )
         for _ in range(max(p.restarts, 1))
     ]  # fmt: skip
@@ -133,10 +133,8 @@ def build_hierarchy(
             resolution=resolution, seed=seed, bounds=(lo, min(hi, len(best.graph))),
         )  # fmt: skip
         best.fine_to_level, _ = _cut_levels(
-            best.graph, best.fine_centroids, best.sizes, groups,
-            counts_given=counts_given, sizes_given=sizes_given, levels=levels, merge=merge,
-            resolution=resolution, top_range=top_range,
-        )  # fmt: skip
+            best.graph, best.fine_centroids, best.sizes, groups, cuts
+        )
         stability = _stability(best, [c for i, c in enumerate(candidates) if i != keep], levels)
     fine_to_level, fine_centroids, top_scores = (
         best.fine_to_level, best.fine_centroids, best.top_scores,
@@ -193,6 +191,18 @@ def _fine_space(
     raise ValueError(f"unknown embedding {embedding!r}: use umap, spectral or raw")
 
 
+@dataclass(frozen=True)
+class _Cuts:
+    """How a candidate's merge tree is cut into levels (the params, resolved for the corpus)."""
+
+    levels: int
+    counts_given: list[int | None]  # clusters per level, None = chosen from the data
+    sizes_given: list[int | None]  # smallest cluster per level, None = no minimum
+    merge: str
+    resolution: float
+    top_range: tuple[int, int]
+
+
 @dataclass
 class _Candidate:
     """One restart's hierarchy over the fitted rows."""
@@ -212,16 +222,11 @@ def _candidate(
     x_fit: np.ndarray,
     space: np.ndarray,
     knn: KnnGraph,
+    cuts: _Cuts,
     *,
     k_fine: int,
     seed: int,
     fine_min: int,
-    counts_given: list[int | None],
-    sizes_given: list[int | None],
-    levels: int,
-    merge: str,
-    resolution: float,
-    top_range: tuple[int, int],
     n_init: int,
 ) -> _Candidate:
     """Fine k-means (one seed) in ``space``, a merge tree, the level counts and cuts."""
@@ -231,14 +236,12 @@ def _candidate(
     fine_centroids = unit_rows(cluster_sums(x_fit, fine.labels, k))  # in the vectors' space
     graph = fine_cluster_graph(knn.indices, fine.labels, k, centroids=fine_centroids)
     groups = None
-    if merge == "leiden" and counts_given[0] is None:
-        lo, hi = top_range
-        groups = leiden_groups(graph, resolution=resolution, seed=seed, bounds=(lo, min(hi, k)))
-    fine_to_level, top_scores = _cut_levels(
-        graph, fine_centroids, sizes, groups,
-        counts_given=counts_given, sizes_given=sizes_given, levels=levels, merge=merge,
-        resolution=resolution, top_range=top_range,
-    )  # fmt: skip
+    if cuts.merge == "leiden" and cuts.counts_given[0] is None:
+        lo, hi = cuts.top_range
+        groups = leiden_groups(
+            graph, resolution=cuts.resolution, seed=seed, bounds=(lo, min(hi, k))
+        )
+    fine_to_level, top_scores = _cut_levels(graph, fine_centroids, sizes, groups, cuts)
     return _Candidate(fine.labels, fine_centroids, fine_to_level, top_scores, graph, sizes)
 
 
@@ -247,15 +250,15 @@ def _cut_levels(
     fine_centroids: np.ndarray,
     sizes: np.ndarray,
     groups: np.ndarray | None,
-    *,
-    counts_given: list[int | None],
-    sizes_given: list[int | None],
-    levels: int,
-    merge: str,
-    resolution: float,
-    top_range: tuple[int, int],
+    cuts: _Cuts,
 ) -> tuple[list[np.ndarray], dict[int, float]]:
     """Each level's cluster of every fine cluster: level 1 = ``groups`` when given, else a cut."""
+    levels, counts_given, merge, resolution = (
+        cuts.levels,
+        cuts.counts_given,
+        cuts.merge,
+        cuts.resolution,
+    )
     k = len(graph)
     top_scores: dict[int, float] = {}
     if groups is not None:
@@ -272,7 +275,7 @@ def _cut_levels(
         if counts_given[0] is not None:
             top = int(counts_given[0])
         else:
-            lo, hi = top_range
+            lo, hi = cuts.top_range
             hi = min(hi, max(lo, k // 2)) if levels > 1 else min(hi, k)
             top, top_scores = choose_top_count(merges, graph, lo=lo, hi=hi, resolution=resolution)
     auto = between_counts(top, k, levels)
@@ -283,7 +286,7 @@ def _cut_levels(
     for i in range(1, levels):
         counts[i] = max(counts[i], counts[i - 1])
     fine_to_level = [cut_tree(merges, k, c) for c in counts]
-    return _apply_min_sizes(fine_to_level, sizes, fine_centroids, sizes_given), top_scores
+    return _apply_min_sizes(fine_to_level, sizes, fine_centroids, cuts.sizes_given), top_scores
 
 
 def _consensus(candidates: list[_Candidate], levels: int) -> tuple[int, float, list[np.ndarray]]:
