@@ -29,7 +29,7 @@ import numpy as np
 from describe_quality import SECTION_CATEGORIES
 
 from thememap.describe.cards import Card
-from thememap.describe.hierarchy import Hierarchy
+from thememap.describe.hierarchy import ClusterTree
 from thememap.describe.llm_runner import LLMDescriber, MemoryCache
 from thememap.describe.offline import OfflineDescriber
 from thememap.describe.params import DescribeParams
@@ -70,7 +70,7 @@ def two_levels(x: np.ndarray, fine: int, coarse: int, seed: int = 0) -> list[np.
 
 
 def figures(
-    h: Hierarchy, cards: dict[int, Card], sections: np.ndarray, embedder: Any
+    h: ClusterTree, cards: dict[int, Card], sections: np.ndarray, embedder: Any
 ) -> dict[int, dict[str, Any]]:
     """Per level: validity, duplicates, retrieval, sibling cosine, category accuracy."""
     report = {q.level: q for q in label_quality(h, cards, embedder).levels}
@@ -126,7 +126,7 @@ def main() -> None:
     x, meta = x_all[rows], [meta_all[i] for i in rows]
     texts = [f"{m['title']}. {m['text']}" for m in meta]
     sections = np.asarray([m["section"] for m in meta])
-    h = Hierarchy.from_labels(rows, x, texts, two_levels(x, args.fine, args.coarse))
+    h = ClusterTree.from_labels(rows, x, texts, two_levels(x, args.fine, args.coarse))
     embedder = make_embedder(EmbedParams(quantize=False))
 
     preset = load_params(ROOT / "params" / "local-llm.yaml").describe.model_dump()

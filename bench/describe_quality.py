@@ -48,8 +48,9 @@ import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from thememap.cluster.hierarchy import build_hierarchy
+from thememap.ctfidf import ctfidf
 from thememap.describe import keyphrases as kp
-from thememap.describe.hierarchy import Hierarchy
+from thememap.describe.hierarchy import ClusterTree
 from thememap.describe.naming import stem_key
 from thememap.describe.nounphrase import fragment_reason
 from thememap.describe.offline import OfflineDescriber
@@ -119,7 +120,7 @@ def pypi_sample(path: Path, n: int, embedder: Any, seed: int = 7) -> tuple[np.nd
 
 
 # -- labellers -----------------------------------------------------------------------------
-def old_offline_names(h: Hierarchy) -> dict[int, str]:
+def old_offline_names(h: ClusterTree) -> dict[int, str]:
     """The offline names before issue 9 (commit 67297d6..af46ed4), as the baseline."""
     counts = kp.PhraseCounts.fit(
         h.texts, ngram_max=3, min_df=2, max_vocab=50_000, stop_words=sorted(ENGLISH_STOP_WORDS)
@@ -139,7 +140,7 @@ def old_offline_names(h: Hierarchy) -> dict[int, str]:
     return names
 
 
-def keybert_names(h: Hierarchy, embedder: Any, *, pool: int = 50) -> dict[int, str]:
+def keybert_names(h: ClusterTree, embedder: Any, *, pool: int = 50) -> dict[int, str]:
     """KeyBERT-style: among the cluster's most frequent phrases, the nearest to its centroid."""
     counts = kp.PhraseCounts.fit(h.texts, ngram_max=3, min_df=2, stop_words=None)
     cands: dict[int, list[str]] = {}
@@ -163,7 +164,7 @@ def keybert_names(h: Hierarchy, embedder: Any, *, pool: int = 50) -> dict[int, s
     return names
 
 
-def bertopic_names(h: Hierarchy, *, words: int = 3) -> dict[int, str]:
+def bertopic_names(h: ClusterTree, *, words: int = 3) -> dict[int, str]:
     """BERTopic-style: c-TF-IDF of single words over the whole level, the top ``words``."""
     counts = kp.PhraseCounts.fit(h.texts, ngram_max=1, min_df=2, stop_words=None)
     names = {}
@@ -171,7 +172,7 @@ def bertopic_names(h: Hierarchy, *, words: int = 3) -> dict[int, str]:
         nodes = h.level(level)
         df = kp.class_counts(counts, nodes)
         sizes = np.array([n.size for n in nodes], dtype=np.float32)
-        scores = kp.ctfidf(df, sizes, None)
+        scores = ctfidf(df, sizes, None)
         for row, node in enumerate(nodes):
             top = np.argsort(-scores[row], kind="stable")[:words]
             names[node.id] = ", ".join(str(counts.vocabulary[i]) for i in top if scores[row, i] > 0)
@@ -180,7 +181,7 @@ def bertopic_names(h: Hierarchy, *, words: int = 3) -> dict[int, str]:
 
 # -- figures -------------------------------------------------------------------------------
 def name_figures(
-    h: Hierarchy, names: dict[int, str], embedder: Any, seconds: float
+    h: ClusterTree, names: dict[int, str], embedder: Any, seconds: float
 ) -> list[dict[str, Any]]:
     """Per level: name-only retrieval top-1, fragments, equal to parent, sibling cosine."""
     unique = sorted(set(names.values()))
@@ -222,7 +223,7 @@ def name_figures(
     return out
 
 
-def card_retrieval(h: Hierarchy, cards: dict[int, Any], embedder: Any) -> list[float]:
+def card_retrieval(h: ClusterTree, cards: dict[int, Any], embedder: Any) -> list[float]:
     """Per level: "name. summary" retrieval top-1."""
     out = []
     for level in h.levels:
@@ -233,7 +234,7 @@ def card_retrieval(h: Hierarchy, cards: dict[int, Any], embedder: Any) -> list[f
     return out
 
 
-def category_figures(h: Hierarchy, embedder: Any, sections: np.ndarray) -> list[dict[str, Any]]:
+def category_figures(h: ClusterTree, embedder: Any, sections: np.ndarray) -> list[dict[str, Any]]:
     """Section-as-category accuracy: raw nearest description vs the calibrated card category."""
     params = DescribeParams(categories=SECTION_CATEGORIES)
     cards = OfflineDescriber(params, embedder=embedder).fit(h).cards_
@@ -278,7 +279,7 @@ def run_corpus(
     t0 = time.perf_counter()
     built = build_hierarchy(x)
     build_s = time.perf_counter() - t0
-    h = Hierarchy.from_labels(
+    h = ClusterTree.from_labels(
         np.arange(len(texts)), x, texts, [np.asarray(lab) for lab in built.labels], titles=titles
     )
     print(f"[{label}] {len(texts)} items, clusters {[len(h.level(lv)) for lv in h.levels]}, "

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from thememap.describe.hierarchy import Hierarchy
-from thememap.embed.base import l2_normalise
+from thememap.describe.hierarchy import ClusterTree
 from thememap.store import open_store, transaction
 from thememap.store.clusters import LevelRecords, replace_run_clusters
 from thememap.store.vectors import put_vectors
+from thememap.vectors import unit_rows
 
 _WORD = re.compile(r"[a-z]+")
 
@@ -43,7 +43,7 @@ class BowEmbedder:
             for word in _WORD.findall(text.lower()):
                 h = int.from_bytes(hashlib.md5(word.encode()).digest()[:4], "little")
                 out[row, h % self._dim] += 1.0 if (h >> 31) & 1 else -1.0
-        return l2_normalise(out + 1e-6)
+        return unit_rows(out + 1e-6, tolerance=0)
 
 
 # topic -> subtopic -> words that make its items
@@ -86,15 +86,15 @@ def corpus(items_per_leaf: int = 12, seed: int = 0) -> tuple[list[str], list[np.
     return texts, [np.asarray(l1), np.asarray(l2)]
 
 
-def hierarchy(items_per_leaf: int = 12, seed: int = 0) -> Hierarchy:
+def hierarchy(items_per_leaf: int = 12, seed: int = 0) -> ClusterTree:
     """A 2-level hierarchy (3 topics x 2 subtopics) over the synthetic corpus."""
     texts, labels = corpus(items_per_leaf, seed)
     vectors = BowEmbedder().embed(texts)
     ids = np.arange(100, 100 + len(texts))
-    return Hierarchy.from_labels(ids, vectors, texts, labels)
+    return ClusterTree.from_labels(ids, vectors, texts, labels)
 
 
-def store_with_clusters(path: Path, h: Hierarchy, texts: list[str]) -> None:
+def store_with_clusters(path: Path, h: ClusterTree, texts: list[str]) -> None:
     """A real store holding ``h`` as clustering run "run-c" (items, vectors, clusters)."""
     conn = open_store(path)
     with transaction(conn):

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from describe_fixture import BowEmbedder, corpus, store_with_clusters
 
-from thememap.describe.hierarchy import Hierarchy
+from thememap.describe.hierarchy import ClusterTree
 from thememap.params import Params
 from thememap.store import open_store
 
@@ -72,12 +72,12 @@ def llama_server(
 
 def topic_store(
     path: Path, topic: int, *, items_per_leaf: int
-) -> tuple[Hierarchy, sqlite3.Connection]:
+) -> tuple[ClusterTree, sqlite3.Connection]:
     """A real store holding one topic of the synthetic corpus (1 parent over 2 leaves), and its tree."""
     texts, labels = corpus(items_per_leaf=items_per_leaf)
     keep = np.flatnonzero(labels[0] == topic)
     texts = [texts[i] for i in keep]
-    h = Hierarchy.from_labels(
+    h = ClusterTree.from_labels(
         np.arange(100, 100 + len(keep)),
         BowEmbedder().embed(texts),
         texts,

@@ -7,7 +7,7 @@ import pytest
 from cluster_fixture import debian_vectors
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
-from thememap.cluster.estimator import ThemeHierarchy, hierarchy_kwargs
+from thememap.cluster.estimator import ThemeHierarchy
 from thememap.cluster.hierarchy import Hierarchy, build_hierarchy
 from thememap.cluster.merge import cut_tree, modularity_tree, ward_tree
 from thememap.cluster.params import ClusterParams
@@ -21,7 +21,7 @@ def data() -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.fixture(scope="module")
 def default(data: tuple[np.ndarray, np.ndarray]) -> Hierarchy:
-    return build_hierarchy(data[0], **hierarchy_kwargs(ClusterParams()))
+    return build_hierarchy(data[0], ClusterParams())
 
 
 def assert_nested(h: Hierarchy) -> None:
@@ -49,13 +49,13 @@ def test_default_is_nested_placed_and_ordered(default: Hierarchy, data) -> None:
 
 
 def test_same_seed_same_result(default: Hierarchy, data) -> None:
-    again = build_hierarchy(data[0], **hierarchy_kwargs(ClusterParams()))
+    again = build_hierarchy(data[0], ClusterParams())
     assert np.array_equal(again.labels, default.labels)
     assert np.allclose(again.strength, default.strength)
 
 
 def test_other_seed_similar_result(default: Hierarchy, data) -> None:
-    other = build_hierarchy(data[0], **hierarchy_kwargs(ClusterParams(seed=7)))
+    other = build_hierarchy(data[0], ClusterParams(seed=7))
     for lvl in range(3):
         assert adjusted_rand_score(default.labels[lvl], other.labels[lvl]) > 0.6
 
@@ -67,7 +67,7 @@ def test_level_one_finds_sections_without_being_told_k(default: Hierarchy, data)
 
 def test_keep_noise_leaves_outliers_unplaced(data) -> None:
     params = ClusterParams(keep_noise=True, noise_threshold=2.0, restarts=3)
-    h = build_hierarchy(data[0], **hierarchy_kwargs(params))
+    h = build_hierarchy(data[0], params)
     assert ((h.labels < 0) == h.is_outlier).all()
     assert 0 < (h.labels < 0).mean() < 0.3
     assert_nested(h)
@@ -75,7 +75,7 @@ def test_keep_noise_leaves_outliers_unplaced(data) -> None:
 
 def test_counts_and_min_sizes_from_params(data) -> None:
     params = ClusterParams(level_counts=[5, None, 60], min_sizes=[None, 20, None], restarts=3)
-    h = build_hierarchy(data[0], **hierarchy_kwargs(params))
+    h = build_hierarchy(data[0], params)
     assert h.counts[0] == 5 and h.counts[2] <= 60
     assert np.bincount(h.labels[1]).min() >= 20
     assert_nested(h)
@@ -83,7 +83,7 @@ def test_counts_and_min_sizes_from_params(data) -> None:
 
 @pytest.mark.parametrize("levels", [1, 2, 5])
 def test_any_number_of_levels(data, levels: int) -> None:
-    h = build_hierarchy(data[0][:600], **hierarchy_kwargs(ClusterParams(levels=levels, restarts=3)))
+    h = build_hierarchy(data[0][:600], ClusterParams(levels=levels, restarts=3))
     assert h.n_levels == levels
     assert h.counts == sorted(h.counts)
     assert_nested(h)
@@ -92,7 +92,7 @@ def test_any_number_of_levels(data, levels: int) -> None:
 def test_sampled_fit_places_every_item_and_keeps_quality(default: Hierarchy, data) -> None:
     x, sections = data
     params = ClusterParams(sample_threshold=1000, sample_size=1000, restarts=3)
-    h = build_hierarchy(x, **hierarchy_kwargs(params))
+    h = build_hierarchy(x, params)
     assert h.fit_rows is not None and len(h.fit_rows) == 1000
     assert (h.labels >= 0).all()
     assert_nested(h)
@@ -155,7 +155,15 @@ def test_modularity_tree_merges_each_node_once() -> None:
 )
 def test_other_designs_are_nested_too(data, embedding: str, merge: str) -> None:
     params = ClusterParams(embedding=embedding, merge=merge, restarts=2)
-    h = build_hierarchy(data[0][:600], **hierarchy_kwargs(params))
+    h = build_hierarchy(data[0][:600], params)
     assert (h.labels >= 0).all()
     assert h.counts == sorted(h.counts)
     assert_nested(h)
+
+
+def test_cluster_params_are_the_one_list_of_cluster_settings() -> None:
+    """A new cluster setting is one edit (a ClusterParams field): build_hierarchy reads the
+    params object, it does not list the settings again as keywords."""
+    import inspect
+
+    assert list(inspect.signature(build_hierarchy).parameters) == ["x", "params", "knn"]

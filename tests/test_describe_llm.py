@@ -11,7 +11,7 @@ from describe_fixture import BowEmbedder, hierarchy
 from describe_llm_fake import Script, raw, valid
 
 from thememap.describe.cards import Card
-from thememap.describe.llm_client import LLMClient, retry_after_seconds
+from thememap.describe.llm_client import LLMClient
 from thememap.describe.llm_runner import LLMDescriber, MemoryCache
 from thememap.describe.offline import OfflineDescriber
 from thememap.describe.params import DescribeParams
@@ -91,7 +91,7 @@ def test_429_waits_for_retry_after_then_succeeds() -> None:
     script = Script(limited)
     describer, sleeps = run(script)
     assert script.requests == N_CLUSTERS + 1
-    assert sleeps == [3.0]
+    assert len(sleeps) == 1 and 3.0 <= sleeps[0] <= 3.0 + 0.1 * 0.5  # + a little jitter
     assert describer.usage_.rate_limited == 1
     assert all(card.ok for card in describer.cards_.values())
 
@@ -101,7 +101,8 @@ def test_500_is_retried_with_exponential_backoff() -> None:
     script = Script(error, error)
     describer, sleeps = run(script)
     assert first_leaf_card(describer).ok
-    assert len(sleeps) == 2 and 0.5 <= sleeps[0] <= 0.5 * 1.25 and 1.0 <= sleeps[1] <= 1.25
+    # attempt n waits between half and all of backoff_s (0.5 s) * 2**n
+    assert len(sleeps) == 2 and 0.25 <= sleeps[0] <= 0.5 and 0.5 <= sleeps[1] <= 1.0
     assert describer.usage_.retried == 2
 
 
@@ -230,13 +231,6 @@ def test_key_never_reaches_params_or_cards(monkeypatch: pytest.MonkeyPatch) -> N
     assert seen[0] == "Bearer sk-secret-123"
     dumped = json.dumps([c.to_dict() for c in describer.cards_.values()]) + p.model_dump_json()
     assert "sk-secret" not in dumped
-
-
-def test_retry_after_header_forms() -> None:
-    assert retry_after_seconds(httpx2.Headers({"retry-after-ms": "1500"})) == 1.5
-    assert retry_after_seconds(httpx2.Headers({"retry-after": "3"})) == 3.0
-    assert retry_after_seconds(httpx2.Headers({"retry-after": "soon"})) is None
-    assert retry_after_seconds(httpx2.Headers({})) is None
 
 
 def test_unreachable_endpoint_stops_after_the_first_cluster() -> None:

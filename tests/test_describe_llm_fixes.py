@@ -18,8 +18,8 @@ from describe_fixture import BowEmbedder, corpus, hierarchy, store_with_clusters
 from describe_llm_fake import Script, card_args, raw, valid
 from test_describe_llm import LEAVES, N_CLUSTERS, OFFLINE, H, Sleeps, first_leaf_card, params, run
 
-from thememap.describe.budget import estimate_tokens, schema_tokens
-from thememap.describe.hierarchy import Hierarchy
+from thememap.describe.budget import prompt_tokens, schema_tokens
+from thememap.describe.hierarchy import ClusterTree
 from thememap.describe.llm_client import LLMClient
 from thememap.describe.llm_runner import LLMDescriber, MemoryCache
 from thememap.describe.llm_schema import card_model, check_name
@@ -105,7 +105,7 @@ def test_plan_time_is_declared_measured_or_a_local_default_and_counts_the_schema
     # the schema (the tool definition) is counted with every call
     schema = card_model(list(params().categories)).model_json_schema()
     messages = [job for job in _jobs(local)]
-    assert plan.input_tokens == sum(estimate_tokens(m) for m in messages) + len(
+    assert plan.input_tokens == sum(prompt_tokens(m) for m in messages) + len(
         messages
     ) * schema_tokens(schema)
     # measured: the cache keeps each answer's seconds; a fresh hierarchy level uses them
@@ -146,12 +146,12 @@ def test_local_llm_preset_levels_1_and_2_with_its_time_estimate(project_root: Pa
     assert plan.levels == [1, 2] and plan.seconds == pytest.approx(plan.calls * 40.0)
 
 
-def _with_only_child() -> tuple[Hierarchy, dict[int, Any]]:
+def _with_only_child() -> tuple[ClusterTree, dict[int, Any]]:
     """The fixture's tree with parent 2's two leaves merged into one (same items)."""
     texts, labels = corpus(items_per_leaf=12)
     fine = labels[1].copy()
     fine[labels[0] == 1] = fine[labels[0] == 1].min()
-    h = Hierarchy.from_labels(
+    h = ClusterTree.from_labels(
         np.arange(100, 100 + len(texts)), BowEmbedder().embed(texts), texts, [labels[0], fine]
     )
     return h, OfflineDescriber(embedder=BowEmbedder()).fit(h).cards_
@@ -201,11 +201,11 @@ def test_prompts_are_trimmed_to_the_servers_context() -> None:
     room = 0.9 * (1150 - 100) - schema_tokens(schema)  # a 10% margin on the estimate
     untrimmed = Script()
     run(untrimmed, params(sample_items=20, item_chars=500))
-    assert estimate_tokens(untrimmed.bodies[0]["messages"]) > room  # it needs trimming
+    assert prompt_tokens(untrimmed.bodies[0]["messages"]) > room  # it needs trimming
     script = Script()
     describer, _ = run(script, p)
     for body in script.bodies:
-        assert estimate_tokens(body["messages"]) <= room
+        assert prompt_tokens(body["messages"]) <= room
     assert "[1]" in script.bodies[0]["messages"][1]["content"]  # items kept, fewer
     assert all(c.ok for c in describer.cards_.values())
     with pytest.raises(ParamsError, match="context_tokens=300"):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from describe_fixture import BowEmbedder, hierarchy
 
-from thememap.describe.hierarchy import Hierarchy
+from thememap.describe.hierarchy import ClusterTree
 from thememap.describe.keyphrases import PhraseCounts, generic_words, name_mask
 from thememap.describe.naming import CaseMap, stem_key
 from thememap.describe.nounphrase import fragment_reason, is_name_shaped
@@ -58,7 +58,7 @@ def test_generic_words_stop_edges() -> None:
     assert is_name_shaped("game data viewer", generic={"data"})
 
 
-def _games_and_mail(big: int = 40, small: int = 12, seed: int = 0) -> Hierarchy:
+def _games_and_mail(big: int = 40, small: int = 12, seed: int = 0) -> ClusterTree:
     """Games (a big chess child, small arcade and puzzle children) and mail (two children).
 
     Every item says "package"; every game item says "game", every mail item "mail".
@@ -79,7 +79,7 @@ def _games_and_mail(big: int = 40, small: int = 12, seed: int = 0) -> Hierarchy:
             l1.append(0 if topic == "games" else 1)
             l2.append(leaf)
     vectors = BowEmbedder().embed(texts)
-    return Hierarchy.from_labels(
+    return ClusterTree.from_labels(
         np.arange(len(texts)), vectors, texts, [np.array(l1), np.array(l2)]
     )
 
@@ -117,7 +117,7 @@ def test_child_never_takes_its_parents_name() -> None:
     l3 = np.arange(len(texts)) // 12
     l1[2 * len(texts) // 3 :] = 2
     l2 = l1.copy()  # every level-2 cluster is its parent's only child
-    h = Hierarchy.from_labels(base.item_ids, vectors, texts, [l1, l2, l3])
+    h = ClusterTree.from_labels(base.item_ids, vectors, texts, [l1, l2, l3])
     cards = OfflineDescriber(DescribeParams(), embedder=BowEmbedder()).fit(h).cards_
     for node in h.nodes:
         if node.parent_id is None:
@@ -194,6 +194,6 @@ def test_summary_is_written_from_evidence_not_glued_titles() -> None:
 
 def test_a_single_cluster_is_still_named() -> None:
     texts = ["alpha beta gamma", "alpha beta delta", "alpha gamma epsilon"]
-    h = Hierarchy.from_labels(np.arange(3), BowEmbedder().embed(texts), texts, [np.zeros(3, int)])
+    h = ClusterTree.from_labels(np.arange(3), BowEmbedder().embed(texts), texts, [np.zeros(3, int)])
     card = OfflineDescriber(DescribeParams(), embedder=BowEmbedder()).fit(h).cards_[1]
     assert card.pattern_name != "Unnamed cluster" and card.summary.startswith("3 items")

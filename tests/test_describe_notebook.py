@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from describe_fixture import corpus, store_with_clusters
 
-from thememap.describe.hierarchy import Hierarchy
+from thememap.describe.hierarchy import ClusterTree
 from thememap.embed.base import make_embedder
 from thememap.params import EmbedParams
 from thememap.run import run_chain
@@ -32,7 +32,7 @@ def test_03_describe_notebook_runs_offline_and_records_its_figures(
 ) -> None:
     texts, labels = corpus(items_per_leaf=10)
     vectors = make_embedder(EmbedParams()).embed(texts)  # the model the notebook uses
-    h = Hierarchy.from_labels(np.arange(100, 100 + len(texts)), vectors, texts, labels)
+    h = ClusterTree.from_labels(np.arange(100, 100 + len(texts)), vectors, texts, labels)
     store_with_clusters(tmp_path / "items.db", h, texts)
     nbs = tmp_path / "notebooks"
     nbs.mkdir()

@@ -10,7 +10,7 @@ from describe_fixture import BowEmbedder, corpus, hierarchy, store_with_clusters
 from describe_llm_fake import Script, valid
 
 from thememap.describe.cards import Card
-from thememap.describe.hierarchy import Hierarchy
+from thememap.describe.hierarchy import ClusterTree
 from thememap.describe.keyphrases import make_analyzer, name_from_phrases, normalise
 from thememap.describe.llm_client import LLMClient
 from thememap.describe.llm_runner import LLMDescriber
@@ -18,8 +18,8 @@ from thememap.describe.offline import OfflineDescriber
 from thememap.describe.params import DescribeParams
 from thememap.describe.quality import label_quality
 from thememap.describe.report import cards_table, cluster_examples, pick_examples
-from thememap.describe.representatives import extractive_summary, mmr
-from thememap.describe.scoring import coherence, random_baseline, strength
+from thememap.describe.representatives import extractive_summary
+from thememap.describe.scoring import random_baseline, strength
 from thememap.describe.step import (
     describe_llm,
     describe_offline,
@@ -29,6 +29,7 @@ from thememap.describe.step import (
 from thememap.params import Params
 from thememap.store import open_store
 from thememap.store.cards import SqliteCache, read_cards, read_effective_cards, read_quality
+from thememap.vectors import coherence, mmr
 
 TOPIC_CATEGORIES = {
     "games": "chess engine board opening arcade shooter spaceship retro score levels",
@@ -38,17 +39,17 @@ TOPIC_CATEGORIES = {
 
 
 @pytest.fixture(scope="module")
-def h() -> Hierarchy:
+def h() -> ClusterTree:
     return hierarchy()
 
 
 @pytest.fixture(scope="module")
-def cards(h: Hierarchy) -> dict[int, Card]:
+def cards(h: ClusterTree) -> dict[int, Card]:
     params = DescribeParams(categories=TOPIC_CATEGORIES)
     return OfflineDescriber(params, embedder=BowEmbedder()).fit(h).cards_
 
 
-def test_every_cluster_gets_a_complete_card(h: Hierarchy, cards: dict[int, Card]) -> None:
+def test_every_cluster_gets_a_complete_card(h: ClusterTree, cards: dict[int, Card]) -> None:
     assert set(cards) == {n.id for n in h.nodes}
     for node in h.nodes:
         card = cards[node.id]
@@ -62,7 +63,7 @@ def test_every_cluster_gets_a_complete_card(h: Hierarchy, cards: dict[int, Card]
         assert card.strength is not None and 1 <= card.strength <= 10
 
 
-def test_zero_shot_category_finds_each_topic(h: Hierarchy, cards: dict[int, Card]) -> None:
+def test_zero_shot_category_finds_each_topic(h: ClusterTree, cards: dict[int, Card]) -> None:
     texts, _ = corpus()
     for node in h.level(1):
         topic = {"chess": "games", "telescope": "science", "mail": "mail"}
@@ -71,7 +72,9 @@ def test_zero_shot_category_finds_each_topic(h: Hierarchy, cards: dict[int, Card
         assert cards[node.id].category == topic[expected]
 
 
-def test_sibling_names_differ_and_name_their_subtopic(h: Hierarchy, cards: dict[int, Card]) -> None:
+def test_sibling_names_differ_and_name_their_subtopic(
+    h: ClusterTree, cards: dict[int, Card]
+) -> None:
     subtopic_words = {"chess", "arcade", "astronomy", "chemistry", "imap", "smtp", "client"}
     for group in h.sibling_groups(2):
         names = [cards[n.id].pattern_name for n in group]
@@ -84,7 +87,7 @@ def test_sibling_names_differ_and_name_their_subtopic(h: Hierarchy, cards: dict[
 
 
 def test_label_quality_perfect_then_broken_by_swapped_names(
-    h: Hierarchy, cards: dict[int, Card]
+    h: ClusterTree, cards: dict[int, Card]
 ) -> None:
     report = label_quality(h, cards, BowEmbedder())
     assert report.top1() == {1: 1.0, 2: 1.0}
@@ -157,7 +160,7 @@ def test_strength_is_one_for_random_and_ten_for_identical_items() -> None:
     assert strength(coherence(same), base) == 10
 
 
-def test_describe_step_through_the_store(tmp_path: Path, h: Hierarchy) -> None:
+def test_describe_step_through_the_store(tmp_path: Path, h: ClusterTree) -> None:
     texts, _ = corpus()
     store_with_clusters(tmp_path / "items.db", h, texts)
     conn = open_store(tmp_path / "items.db")
@@ -235,7 +238,9 @@ def test_cards_table_escapes_hostile_text() -> None:
     assert "<script>alert" not in html and "&lt;script&gt;" in html and "a &amp; b" in html
 
 
-def test_effective_cards_fall_back_to_offline_with_the_reason(tmp_path: Path, h: Hierarchy) -> None:
+def test_effective_cards_fall_back_to_offline_with_the_reason(
+    tmp_path: Path, h: ClusterTree
+) -> None:
     texts, _ = corpus()
     store_with_clusters(tmp_path / "items.db", h, texts)
     conn = open_store(tmp_path / "items.db")

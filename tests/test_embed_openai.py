@@ -24,8 +24,6 @@ import pytest
 from thememap.embed.base import Embedder, make_embedder
 from thememap.embed.openai_api import (
     OpenAIEmbedder,
-    estimate_tokens,
-    parse_retry_after,
     plan_requests,
 )
 from thememap.embed.runner import StreamingEmbedder, embed_store
@@ -33,6 +31,7 @@ from thememap.errors import BackendError, ParamsError
 from thememap.ingest.prepare import prepare_text, text_hash
 from thememap.params import EmbedParams, InputParams
 from thememap.store.connection import open_store, transaction
+from thememap.tokens import tokens_at_most
 
 KEY = "sk-test-0123456789abcdefSECRET"
 DIM = 8
@@ -169,15 +168,6 @@ def test_429_waits_as_long_as_retry_after_says() -> None:
     assert len(script.requests) == 2
     assert len(sleeps) == 1 and 7.0 <= sleeps[0] < 7.1
     np.testing.assert_allclose(vectors, expected(["a", "b"]), atol=1e-6)
-
-
-def test_retry_after_forms() -> None:
-    assert parse_retry_after(httpx2.Headers({"retry-after-ms": "1500"})) == 1.5
-    assert parse_retry_after(httpx2.Headers({"retry-after": "3"})) == 3.0
-    in_20s = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + 20))
-    assert 17 <= (parse_retry_after(httpx2.Headers({"retry-after": in_20s})) or 0) <= 21
-    assert parse_retry_after(httpx2.Headers({"retry-after": "soon"})) is None
-    assert parse_retry_after(httpx2.Headers({})) is None
 
 
 def test_500_then_success_backs_off_exponentially_with_jitter() -> None:
@@ -328,7 +318,7 @@ def test_model_id_names_what_changes_the_vectors() -> None:
 
 def test_requests_are_bounded_by_items_and_tokens(caplog: pytest.LogCaptureFixture) -> None:
     texts = ["word " * 30] * 10  # 150 bytes -> 50 estimated tokens each
-    assert estimate_tokens(texts[0]) == 50
+    assert tokens_at_most(texts[0]) == 50
     assert plan_requests(texts, batch_size=4, max_batch_tokens=10_000) == [(0, 4), (4, 8), (8, 10)]
     assert plan_requests(texts, batch_size=100, max_batch_tokens=120) == [
         (i, i + 2) for i in range(0, 10, 2)
@@ -341,7 +331,7 @@ def test_requests_are_bounded_by_items_and_tokens(caplog: pytest.LogCaptureFixtu
     script = Script(echo)
     make(script, max_batch_tokens=120).embed(["é" * 1000])
     sent = texts_of(script.requests[0])[0]
-    assert estimate_tokens(sent) <= 120 and sent == "é" * 180
+    assert tokens_at_most(sent) <= 120 and sent == "é" * 180
     assert "truncated" in caplog.text
 
 

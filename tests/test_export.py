@@ -290,6 +290,38 @@ def test_cards_come_from_the_chosen_card(conn, tmp_path: Path) -> None:
     assert all(isinstance(c["strength"], int) for c in l3)
 
 
+def test_the_exports_show_the_card_the_one_rule_chose(conn) -> None:
+    """The card an export shows is the one 03_describe chose (read back from the reference
+    columns), and where they name no card, the one rule (a working LLM card, else offline)."""
+    from thememap.describe.cards import Card, choose_card
+    from thememap.store.cards import read_effective_cards
+
+    level1 = conn.execute("SELECT id FROM clusters WHERE level = 1 ORDER BY id").fetchall()
+    first, second, third = (int(r[0]) for r in level1[:3])
+    # describe re-run offline: the reference columns now show the first cluster's offline card
+    conn.execute(
+        "UPDATE clusters SET llm_pattern_name = (SELECT pattern_name FROM cluster_cards"
+        " WHERE cluster_id = clusters.id AND source = 'offline') WHERE id = ?",
+        (first,),
+    )
+    # the second's LLM card failed; the third's reference columns name no card at all
+    conn.execute("UPDATE cluster_cards SET failure = 'timeout' WHERE cluster_id = ?", (second,))
+    conn.execute("UPDATE cluster_cards SET failure = NULL WHERE source = 'offline'")
+    conn.execute("UPDATE clusters SET llm_pattern_name = 'edited' WHERE id = ?", (third,))
+    shown = load_export_data(conn).clusters.set_index("id")["card_source"]
+    assert (shown[first], shown[second], shown[third]) == ("offline", "offline", "test-llm")
+    effective = read_effective_cards(conn, "fixture-run", "test-llm").set_index("cluster_id")
+    assert effective.loc[second, "card_source"] == "offline"
+    assert effective.loc[third, "card_source"] == "test-llm"
+    assert effective.loc[second, "llm_failure"] == "timeout"
+    # the in-memory rule agrees
+    offline = Card(cluster_id=1, level=1, source="offline", pattern_name="o")
+    failed = Card(cluster_id=1, level=1, source="m", failure="timeout")
+    assert choose_card(failed, offline) is offline
+    assert choose_card(Card(cluster_id=1, level=1, source="m"), offline).source == "m"
+    assert choose_card(None, offline) is offline
+
+
 def test_unplaced_items_stay_grey_and_null_everywhere(conn, tmp_path: Path) -> None:
     # noise kept as noise (opt-in in 02_cluster): no cluster at level 3 for items 20..29
     conn.execute(

@@ -36,7 +36,7 @@ from thememap.params import Params, load_params, params_from_dict
 
 if TYPE_CHECKING:
     from thememap.cluster.pipeline import ClusterResult
-    from thememap.describe.hierarchy import Hierarchy
+    from thememap.describe.hierarchy import ClusterTree
     from thememap.describe.step import Described
     from thememap.embed.base import Embedder
     from thememap.errors import BadRow
@@ -154,7 +154,7 @@ class ThemeMap:
     vectors: np.ndarray
     model_id: str
     clustered: ClusterResult
-    tree: Hierarchy
+    tree: ClusterTree
     described: Described
     bad_rows: list[BadRow] = field(default_factory=list)
     _scratch: Any = field(default=None, repr=False)

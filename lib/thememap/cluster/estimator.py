@@ -15,9 +15,9 @@ import numpy as np
 
 from thememap.cluster.hierarchy import Hierarchy, build_hierarchy
 from thememap.cluster.params import ClusterParams
-from thememap.cluster.partition import unit_rows
 from thememap.cluster.reference_hdbscan import recursive_hdbscan
 from thememap.cluster.scores import parents_of, score_levels
+from thememap.vectors import unit_rows
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def fit_hierarchy(x: np.ndarray, params: ClusterParams) -> Hierarchy:
     params = clamp_to_corpus(params, len(x), distinct)
     if params.method == "hdbscan":
         return hierarchy_from_labels(x, recursive_hdbscan(x, levels=params.levels))
-    return build_hierarchy(x, **hierarchy_kwargs(params))
+    return build_hierarchy(x, params)
 
 
 def distinct_rows(x: np.ndarray) -> np.ndarray:
@@ -135,27 +135,3 @@ def hierarchy_from_labels(x: np.ndarray, labels: np.ndarray) -> Hierarchy:
         stability=[np.ones(len(p)) for p in parents],
         fine_agreement=1.0,
     )
-
-
-def hierarchy_kwargs(params: ClusterParams) -> dict[str, Any]:
-    """The keyword arguments of :func:`build_hierarchy` that ``params`` sets."""
-    return {
-        "levels": params.levels,
-        "seed": params.seed,
-        "level_counts": params.level_counts,
-        "min_sizes": params.min_sizes,
-        "fine_per_sqrt_n": params.fine_per_sqrt_n,
-        "top_range": (params.top_min, params.top_max),
-        "restarts": params.restarts,
-        "keep_noise": params.keep_noise,
-        "noise_threshold": params.noise_threshold,
-        "sample_threshold": params.sample_threshold,
-        "sample_size": params.sample_size,
-        "n_neighbors": params.n_neighbors,
-        "embedding": params.embedding,
-        "spectral_dims": params.spectral_dims,
-        "umap_dims": params.umap_dims,
-        "merge": params.merge,
-        "resolution": params.resolution,
-        "kmeans_inits": params.kmeans_inits,
-    }

@@ -28,15 +28,16 @@ from thememap.cluster.knn import KnnGraph, knn_graph
 from thememap.cluster.layout import umap_embedding
 from thememap.cluster.leiden import consensus_groups, leiden_groups
 from thememap.cluster.merge import cut_tree, modularity_tree, ward_tree
+from thememap.cluster.params import ClusterParams
 from thememap.cluster.partition import (
     best_jaccard,
     cluster_sums,
     fine_partition,
     nearest_centroid,
-    unit_rows,
 )
 from thememap.cluster.scores import score_levels
 from thememap.cluster.spectral import spectral_embedding
+from thememap.vectors import unit_rows
 
 log = logging.getLogger(__name__)
 
@@ -83,67 +84,50 @@ class Hierarchy:
 
 
 def build_hierarchy(
-    x: np.ndarray,
-    *,
-    levels: int = 3,
-    seed: int = 42,
-    level_counts: list[int] | None = None,
-    min_sizes: list[int] | None = None,
-    fine_per_sqrt_n: float = 1.0,
-    top_range: tuple[int, int] = (4, 40),
-    restarts: int = 10,
-    keep_noise: bool = False,
-    noise_threshold: float = 3.5,
-    sample_threshold: int = 30_000,
-    sample_size: int = 30_000,
-    n_neighbors: int = 15,
-    embedding: str = "spectral",
-    spectral_dims: int = 16,
-    umap_dims: int = 10,
-    merge: str = "leiden",
-    resolution: float | None = None,
-    kmeans_inits: int = 3,
-    knn: KnnGraph | None = None,
+    x: np.ndarray, params: ClusterParams | None = None, *, knn: KnnGraph | None = None
 ) -> Hierarchy:
-    """Build a ``levels``-level nested hierarchy of the rows of ``x`` (cosine geometry).
+    """Build the nested hierarchy of the rows of ``x`` (cosine geometry) that ``params`` asks
+    for (default: :class:`ClusterParams` ``()``); ``knn``: a kNN graph of the rows to reuse.
 
-    ``level_counts`` fixes the number of clusters per level (coarse to fine,
-    ``None`` entries chosen automatically); ``min_sizes`` the smallest cluster
-    per level. See the module docstring for the method.
+    ``params.level_counts`` fixes the number of clusters per level (coarse to fine,
+    ``None`` entries chosen automatically); ``params.min_sizes`` the smallest cluster
+    per level. See the module docstring for the method. ``params.method`` plays no part
+    here (:func:`thememap.cluster.estimator.fit_hierarchy` dispatches on it).
     """
+    p = params if params is not None else ClusterParams()
+    levels, seed, merge, top_range = p.levels, p.seed, p.merge, (p.top_min, p.top_max)
+    resolution = p.resolution or (LEIDEN_RESOLUTION if merge == "leiden" else 1.0)
     x = unit_rows(x)
     n = len(x)
     if n == 0:
         raise ValueError("no rows to cluster")
-    if resolution is None:
-        resolution = LEIDEN_RESOLUTION if merge == "leiden" else 1.0
     rng = np.random.default_rng(seed)
     fit_rows = None
-    if n > sample_threshold and sample_size < n:
-        fit_rows = np.sort(rng.choice(n, size=sample_size, replace=False))
-        log.info("fitting on a sample of %d of %d rows; the rest are assigned", sample_size, n)
+    if n > p.sample_threshold and p.sample_size < n:
+        fit_rows = np.sort(rng.choice(n, size=p.sample_size, replace=False))
+        log.info("fitting on a sample of %d of %d rows; the rest are assigned", p.sample_size, n)
     x_fit = x if fit_rows is None else x[fit_rows]
-    counts_given: list[int | None] = list(level_counts) if level_counts else [None] * levels
-    sizes_given: list[int | None] = list(min_sizes) if min_sizes else [None] * levels
+    counts_given: list[int | None] = list(p.level_counts) if p.level_counts else [None] * levels
+    sizes_given: list[int | None] = list(p.min_sizes) if p.min_sizes else [None] * levels
     fine_min = int(sizes_given[-1] or max(3, min(10, len(x_fit) // 1000)))
     k_fine = counts_given[-1] or fine_count(
-        n, per_sqrt_n=fine_per_sqrt_n, min_size=fine_min, fit_rows=len(x_fit)
+        n, per_sqrt_n=p.fine_per_sqrt_n, min_size=fine_min, fit_rows=len(x_fit)
     )
     if knn is None or len(knn.indices) != len(x_fit):
         # the kNN graph approximates a fixed object: its NN-descent seed does not follow the
         # clustering seed (measured on 20k PyPI rows: seed ARI 0.42/0.42/0.35 -> 0.67/0.69/0.63)
-        knn = knn_graph(x_fit, n_neighbors=n_neighbors, seed=0)
+        knn = knn_graph(x_fit, n_neighbors=p.n_neighbors, seed=0)
     space = _fine_space(
-        x_fit, knn, embedding, seed=seed, spectral_dims=spectral_dims, umap_dims=umap_dims
+        x_fit, knn, p.embedding, seed=seed, spectral_dims=p.spectral_dims, umap_dims=p.umap_dims
     )
+    cuts = _Cuts(levels, counts_given, sizes_given, merge, resolution, top_range)
     candidates = [
         _candidate(
-            x_fit, space, knn,
+            x_fit, space, knn, cuts,
             k_fine=int(k_fine), seed=int(rng.integers(2**31 - 1)), fine_min=fine_min,
-            counts_given=counts_given, sizes_given=sizes_given, levels=levels,
-            merge=merge, resolution=resolution, top_range=top_range, n_init=kmeans_inits,
+            n_init=p.kmeans_inits,
         )
-        for _ in range(max(restarts, 1))
+        for _ in range(max(p.restarts, 1))
     ]  # fmt: skip
     keep, agreement, stability = _consensus(candidates, levels)
     best = candidates[keep]
@@ -154,10 +138,8 @@ def build_hierarchy(
             resolution=resolution, seed=seed, bounds=(lo, min(hi, len(best.graph))),
         )  # fmt: skip
         best.fine_to_level, _ = _cut_levels(
-            best.graph, best.fine_centroids, best.sizes, groups,
-            counts_given=counts_given, sizes_given=sizes_given, levels=levels, merge=merge,
-            resolution=resolution, top_range=top_range,
-        )  # fmt: skip
+            best.graph, best.fine_centroids, best.sizes, groups, cuts
+        )
         stability = _stability(best, [c for i, c in enumerate(candidates) if i != keep], levels)
     fine_to_level, fine_centroids, top_scores = (
         best.fine_to_level, best.fine_centroids, best.top_scores,
@@ -176,8 +158,8 @@ def build_hierarchy(
         parents.append(par)
     scores = score_levels(x, labels)
     outlier = scores.outlier_score
-    is_outlier = outlier > noise_threshold
-    if keep_noise:
+    is_outlier = outlier > p.noise_threshold
+    if p.keep_noise:
         labels = np.where(is_outlier, -1, labels)
     return Hierarchy(
         labels=labels,
@@ -215,6 +197,18 @@ def _fine_space(
     raise ValueError(f"unknown embedding {embedding!r}: use umap, spectral or raw")
 
 
+@dataclass(frozen=True)
+class _Cuts:
+    """How a candidate's merge tree is cut into levels (the params, resolved for the corpus)."""
+
+    levels: int
+    counts_given: list[int | None]  # clusters per level, None = chosen from the data
+    sizes_given: list[int | None]  # smallest cluster per level, None = no minimum
+    merge: str
+    resolution: float
+    top_range: tuple[int, int]
+
+
 @dataclass
 class _Candidate:
     """One restart's hierarchy over the fitted rows."""
@@ -234,35 +228,26 @@ def _candidate(
     x_fit: np.ndarray,
     space: np.ndarray,
     knn: KnnGraph,
+    cuts: _Cuts,
     *,
     k_fine: int,
     seed: int,
     fine_min: int,
-    counts_given: list[int | None],
-    sizes_given: list[int | None],
-    levels: int,
-    merge: str,
-    resolution: float,
-    top_range: tuple[int, int],
     n_init: int,
 ) -> _Candidate:
     """Fine k-means (one seed) in ``space``, a merge tree, the level counts and cuts."""
-    fine = fine_partition(
-        space, n_clusters=k_fine, seed=seed, restarts=1, min_size=fine_min, n_init=n_init
-    )
+    fine = fine_partition(space, n_clusters=k_fine, seed=seed, min_size=fine_min, n_init=n_init)
     k = len(fine.centroids)
     sizes = np.bincount(fine.labels, minlength=k)
     fine_centroids = unit_rows(cluster_sums(x_fit, fine.labels, k))  # in the vectors' space
     graph = fine_cluster_graph(knn.indices, fine.labels, k, centroids=fine_centroids)
     groups = None
-    if merge == "leiden" and counts_given[0] is None:
-        lo, hi = top_range
-        groups = leiden_groups(graph, resolution=resolution, seed=seed, bounds=(lo, min(hi, k)))
-    fine_to_level, top_scores = _cut_levels(
-        graph, fine_centroids, sizes, groups,
-        counts_given=counts_given, sizes_given=sizes_given, levels=levels, merge=merge,
-        resolution=resolution, top_range=top_range,
-    )  # fmt: skip
+    if cuts.merge == "leiden" and cuts.counts_given[0] is None:
+        lo, hi = cuts.top_range
+        groups = leiden_groups(
+            graph, resolution=cuts.resolution, seed=seed, bounds=(lo, min(hi, k))
+        )
+    fine_to_level, top_scores = _cut_levels(graph, fine_centroids, sizes, groups, cuts)
     return _Candidate(fine.labels, fine_centroids, fine_to_level, top_scores, graph, sizes)
 
 
@@ -271,15 +256,15 @@ def _cut_levels(
     fine_centroids: np.ndarray,
     sizes: np.ndarray,
     groups: np.ndarray | None,
-    *,
-    counts_given: list[int | None],
-    sizes_given: list[int | None],
-    levels: int,
-    merge: str,
-    resolution: float,
-    top_range: tuple[int, int],
+    cuts: _Cuts,
 ) -> tuple[list[np.ndarray], dict[int, float]]:
     """Each level's cluster of every fine cluster: level 1 = ``groups`` when given, else a cut."""
+    levels, counts_given, merge, resolution = (
+        cuts.levels,
+        cuts.counts_given,
+        cuts.merge,
+        cuts.resolution,
+    )
     k = len(graph)
     top_scores: dict[int, float] = {}
     if groups is not None:
@@ -296,7 +281,7 @@ def _cut_levels(
         if counts_given[0] is not None:
             top = int(counts_given[0])
         else:
-            lo, hi = top_range
+            lo, hi = cuts.top_range
             hi = min(hi, max(lo, k // 2)) if levels > 1 else min(hi, k)
             top, top_scores = choose_top_count(merges, graph, lo=lo, hi=hi, resolution=resolution)
     auto = between_counts(top, k, levels)
@@ -307,7 +292,7 @@ def _cut_levels(
     for i in range(1, levels):
         counts[i] = max(counts[i], counts[i - 1])
     fine_to_level = [cut_tree(merges, k, c) for c in counts]
-    return _apply_min_sizes(fine_to_level, sizes, fine_centroids, sizes_given), top_scores
+    return _apply_min_sizes(fine_to_level, sizes, fine_centroids, cuts.sizes_given), top_scores
 
 
 def _consensus(candidates: list[_Candidate], levels: int) -> tuple[int, float, list[np.ndarray]]:

@@ -1,34 +1,20 @@
-"""The fine partition: spherical k-means with several restarts and a consensus pick.
+"""The fine partition (spherical k-means) and the partition helpers the cluster step shares.
 
-Each restart is an ordinary k-means on unit vectors (Euclidean on the sphere
-orders neighbours as cosine does). Of the restarts, the one that agrees best
-with the others (highest mean adjusted Rand index) is kept: a medoid partition
-is what a re-run with another seed most likely reproduces. The agreement of
-each kept cluster with its best match in the other restarts (Jaccard) is its
-stability score.
+k-means on unit vectors: Euclidean on the sphere orders neighbours as cosine
+does. :func:`best_jaccard` scores how well each cluster of one labelling comes
+back in another (candidate stability, the reproducibility refits).
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 import numpy as np
 from sklearn.cluster import KMeans
-from sklearn.metrics import adjusted_rand_score
 
-log = logging.getLogger(__name__)
+from thememap.vectors import unit_rows
 
 _CHUNK = 65_536
-
-
-def unit_rows(x: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length (zero rows stay zero), float32."""
-    x = np.asarray(x, dtype=np.float32)
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    if len(x) and float(np.abs(norms - 1.0).max()) < 1e-4:
-        return x  # already unit rows: no copy (1M x 384 is 1.5 GB)
-    return x / np.maximum(norms, 1e-12)
 
 
 def nearest_centroid(
@@ -65,16 +51,6 @@ def cluster_sums(x: np.ndarray, labels: np.ndarray, n_clusters: int) -> np.ndarr
     return np.asarray(onehot @ x, dtype=np.float32)
 
 
-@dataclass
-class FinePartition:
-    """Result of :func:`fine_partition`."""
-
-    labels: np.ndarray  # (n,) int64, 0..k-1
-    centroids: np.ndarray  # (k, d) float32 unit rows
-    stability: np.ndarray  # (k,) best-match Jaccard in the other restarts (1.0 with one restart)
-    agreement: float  # mean ARI of the kept restart with the others (1.0 with one restart)
-
-
 def best_jaccard(a: np.ndarray, b: np.ndarray, k_a: int | None = None) -> np.ndarray:
     """For each cluster ``0..k_a-1`` of ``a``, its best Jaccard overlap with a cluster of ``b``.
 
@@ -92,55 +68,40 @@ def best_jaccard(a: np.ndarray, b: np.ndarray, k_a: int | None = None) -> np.nda
     return (table / np.maximum(union, 1.0)).max(1)
 
 
+@dataclass
+class FinePartition:
+    """Result of :func:`fine_partition`."""
+
+    labels: np.ndarray  # (n,) int64, 0..k-1
+    centroids: np.ndarray  # (k, d) float32 unit rows
+
+
 def fine_partition(
     x: np.ndarray,
     *,
     n_clusters: int,
     seed: int,
-    restarts: int = 3,
     max_iter: int = 30,
     min_size: int = 1,
     n_init: int = 1,
 ) -> FinePartition:
-    """Spherical k-means into ``n_clusters`` with ``restarts`` seeds; keep the consensus one.
+    """Spherical k-means into ``n_clusters`` (``n_init`` initialisations, the best kept).
 
     Clusters smaller than ``min_size`` are dissolved and their items moved to
-    the nearest remaining centroid, so the result may have fewer clusters.
+    the nearest remaining centroid, so the result may have fewer clusters. (The
+    restarts and their consensus live one step up: :func:`thememap.cluster.hierarchy.
+    build_hierarchy` compares whole candidate hierarchies.)
     """
     x = unit_rows(x)
     n_clusters = int(min(max(n_clusters, 1), len(x)))
-    runs: list[tuple[np.ndarray, np.ndarray]] = []
-    rng = np.random.default_rng(seed)
-    for r in range(max(restarts, 1)):
-        km = KMeans(
-            n_clusters=n_clusters,
-            n_init=n_init,
-            max_iter=max_iter,
-            random_state=int(rng.integers(0, 2**31 - 1)),
-        ).fit(x)
-        runs.append((km.labels_.astype(np.int64), km.cluster_centers_.astype(np.float32)))
-        log.debug("k-means restart %d/%d: inertia %.1f", r + 1, restarts, km.inertia_)
-    if len(runs) == 1:
-        keep, agreement = 0, 1.0
-    else:
-        ari = np.ones((len(runs), len(runs)))
-        for i in range(len(runs)):
-            for j in range(i + 1, len(runs)):
-                ari[i, j] = ari[j, i] = adjusted_rand_score(runs[i][0], runs[j][0])
-        mean_ari = (ari.sum(1) - 1.0) / (len(runs) - 1)
-        keep = int(np.argmax(mean_ari))
-        agreement = float(mean_ari[keep])
-    labels, centroids = runs[keep]
+    # the k-means seed is drawn from ``seed`` (as the former first restart drew it)
+    random_state = int(np.random.default_rng(seed).integers(0, 2**31 - 1))
+    km = KMeans(n_clusters=n_clusters, n_init=n_init, max_iter=max_iter, random_state=random_state)
+    km.fit(x)
+    labels = km.labels_.astype(np.int64)
+    centroids = km.cluster_centers_.astype(np.float32)
     labels, centroids = _dissolve_small(x, labels, centroids, min_size=min_size)
-    k = len(centroids)
-    if len(runs) == 1:
-        stability = np.ones(k)
-    else:
-        stability = np.mean(
-            [best_jaccard(labels, other, k) for i, (other, _) in enumerate(runs) if i != keep],
-            axis=0,
-        )
-    return FinePartition(labels, unit_rows(centroids), stability, agreement)
+    return FinePartition(labels, unit_rows(centroids))
 
 
 def _dissolve_small(

@@ -20,13 +20,13 @@ from thememap.cluster.evaluate import map_agreement
 from thememap.cluster.hierarchy import Hierarchy
 from thememap.cluster.layout import layout_2d
 from thememap.cluster.params import ClusterParams
-from thememap.cluster.partition import unit_rows
 from thememap.cluster.reference_hdbscan import hdbscan_available
 from thememap.cluster.reproducibility import Reproducibility, reproducibility
 from thememap.cluster.summary import anchors, coherence, keywords, representatives
 from thememap.store.clusters import LevelRecords, read_clusters, replace_run_clusters
 from thememap.store.items import item_texts
 from thememap.store.vectors import load_item_vectors
+from thememap.vectors import unit_rows
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ def level_records(
                 parents=hierarchy.parents[lvl],
                 sizes=np.bincount(labels[labels >= 0], minlength=k),
                 centroids=hierarchy.centroids[lvl],
-                coherence=coherence(hierarchy.strength[lvl], labels, k),
+                coherence=coherence(x, labels, k),
                 stability=hierarchy.stability[lvl],
                 representatives=[[int(item_ids[r]) for r in rs] for rs in reps],
                 keywords=keywords(texts, labels, k, seed=seed) if texts else [[] for _ in range(k)],

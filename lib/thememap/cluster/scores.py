@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from thememap.cluster.partition import cluster_sums, nearest_centroid, unit_rows
+from thememap.cluster.partition import cluster_sums, nearest_centroid
+from thememap.vectors import unit_rows
 
 
 @dataclass

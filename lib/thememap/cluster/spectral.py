@@ -16,7 +16,7 @@ import logging
 import numpy as np
 
 from thememap.cluster.knn import KnnGraph
-from thememap.cluster.partition import unit_rows
+from thememap.vectors import unit_rows
 
 log = logging.getLogger(__name__)
 

@@ -7,51 +7,38 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from thememap.ctfidf import ctfidf
+from thememap.vectors import coherence as coherence_of
+from thememap.vectors import mmr
 
-def coherence(strength: np.ndarray, labels: np.ndarray, n_clusters: int) -> np.ndarray:
-    """Mean cosine of each cluster's placed members to its centroid."""
-    placed = labels >= 0
-    total = np.bincount(labels[placed], weights=strength[placed], minlength=n_clusters)
-    count = np.bincount(labels[placed], minlength=n_clusters)
-    return total / np.maximum(count, 1)
+
+def coherence(x: np.ndarray, labels: np.ndarray, n_clusters: int) -> np.ndarray:
+    """Each cluster's :func:`thememap.vectors.coherence` (its placed members, unit rows)."""
+    return np.array([coherence_of(x[m]) for m in _members(labels, n_clusters)], dtype=np.float64)
+
+
+# MMR weight of the representatives stored per cluster: near the centroid counts twice as
+# much as unlike the items already picked
+REPRESENTATIVE_LAMBDA = 2 / 3
 
 
 def representatives(
-    x: np.ndarray,
-    labels: np.ndarray,
-    centroids: np.ndarray,
-    *,
-    n: int = 8,
-    pool: int = 50,
-    diversity: float = 0.5,
+    x: np.ndarray, labels: np.ndarray, centroids: np.ndarray, *, n: int = 8, pool: int = 50
 ) -> list[list[int]]:
-    """Row indices of ``n`` items per cluster: near the centroid and unlike each other.
-
-    From the ``pool`` members closest to the centroid, picks greedily by maximal
-    marginal relevance: ``cos(item, centroid) - diversity * max cos(item, picked)``.
-    """
-    order = np.argsort(labels, kind="stable")
-    bounds = np.searchsorted(labels[order], np.arange(len(centroids) + 1))
+    """Row indices of ``n`` items per cluster, near the centroid and unlike each other
+    (:func:`thememap.vectors.mmr` over the ``pool`` members nearest the centroid)."""
     out: list[list[int]] = []
-    for c in range(len(centroids)):
-        members = order[bounds[c] : bounds[c + 1]]
-        if len(members) == 0:
-            out.append([])
-            continue
-        sims = x[members] @ centroids[c]
-        top = members[np.argsort(-sims, kind="stable")[:pool]]
-        rel = x[top] @ centroids[c]
-        pair = x[top] @ x[top].T
-        picked = [0]
-        max_sim = pair[0].copy()
-        while len(picked) < min(n, len(top)):
-            score = rel - diversity * max_sim
-            score[picked] = -np.inf
-            nxt = int(np.argmax(score))
-            picked.append(nxt)
-            max_sim = np.maximum(max_sim, pair[nxt])
-        out.append([int(top[i]) for i in picked])
+    for c, members in enumerate(_members(labels, len(centroids))):
+        picked = mmr(x[members], centroids[c], k=n, lambda_=REPRESENTATIVE_LAMBDA, pool=pool)
+        out.append([int(members[i]) for i in picked])
     return out
+
+
+def _members(labels: np.ndarray, n_clusters: int) -> list[np.ndarray]:
+    """Row indices of each cluster ``0..n_clusters-1`` (unplaced rows, -1, in none)."""
+    order = np.argsort(labels, kind="stable")
+    bounds = np.searchsorted(labels[order], np.arange(n_clusters + 1))
+    return [order[bounds[c] : bounds[c + 1]] for c in range(n_clusters)]
 
 
 _TOKEN = re.compile(r"(?u)\b[^\W\d_][\w'-]+\b")
@@ -74,10 +61,7 @@ def keywords(
 
     rng = np.random.default_rng(seed)
     rows: list[int] = []
-    order = np.argsort(labels, kind="stable")
-    bounds = np.searchsorted(labels[order], np.arange(n_clusters + 1))
-    for c in range(n_clusters):
-        members = order[bounds[c] : bounds[c + 1]]
+    for members in _members(labels, n_clusters):
         if len(members) > per_cluster:
             members = np.sort(rng.choice(members, per_cluster, replace=False))
         rows.extend(members.tolist())
@@ -102,9 +86,7 @@ def keywords(
         (np.ones(len(rows)), (lab, np.arange(len(rows)))), shape=(n_clusters, len(rows))
     )
     raw = np.asarray((onehot @ counts).todense(), dtype=np.float64)
-    # BERTopic's c-TF-IDF: term share in the class x log(1 + mean class length / term count)
-    idf = np.log(1.0 + raw.sum() / n_clusters / np.maximum(raw.sum(0), 1.0))
-    score = raw / np.maximum(raw.sum(1, keepdims=True), 1.0) * idf
+    score = ctfidf(raw, raw.sum(1))  # on word counts: a cluster's size is its words
     terms = np.asarray(vec.get_feature_names_out())
     out = []
     for c in range(n_clusters):
@@ -116,10 +98,7 @@ def keywords(
 def anchors(coords: np.ndarray, labels: np.ndarray, n_clusters: int) -> np.ndarray:
     """Each cluster's label position on the map: the median of its members' positions."""
     out = np.full((n_clusters, 2), np.nan, dtype=np.float32)
-    order = np.argsort(labels, kind="stable")
-    bounds = np.searchsorted(labels[order], np.arange(n_clusters + 1))
-    for c in range(n_clusters):
-        members = order[bounds[c] : bounds[c + 1]]
+    for c, members in enumerate(_members(labels, n_clusters)):
         if len(members):
             out[c] = np.median(coords[members], axis=0)
     return out

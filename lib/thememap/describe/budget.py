@@ -1,7 +1,7 @@
 """What LLM cards will cost before any call, and the limits enforced while they run.
 
-Token estimates use ~4 characters per token (English prose with OpenAI/Llama-style
-tokenizers; good to about +-20%, enough to decide whether to start). Output is
+Token estimates are :func:`thememap.tokens.estimate_tokens` (~4 characters a token;
+good to about +-20%, enough to decide whether to start). Output is
 estimated at :data:`OUTPUT_TOKENS_PER_CARD` per call (a 2-3 sentence card in JSON).
 """
 
@@ -14,15 +14,14 @@ from typing import Any
 
 from thememap.describe.params import DescribeParams
 from thememap.errors import BudgetExceeded
+from thememap.tokens import estimate_tokens
 
-CHARS_PER_TOKEN = 4.0
 OUTPUT_TOKENS_PER_CARD = 150
 
 
-def estimate_tokens(messages: list[dict[str, str]]) -> int:
-    """Rough prompt tokens of ``messages`` (chars / 4, plus a few per message)."""
-    chars = sum(len(m["content"]) for m in messages)
-    return int(chars / CHARS_PER_TOKEN) + 4 * len(messages)
+def prompt_tokens(messages: list[dict[str, str]]) -> int:
+    """Rough prompt tokens of ``messages`` (their text, plus a few per message)."""
+    return estimate_tokens("".join(m["content"] for m in messages)) + 4 * len(messages)
 
 
 def schema_tokens(schema: dict[str, Any]) -> int:
@@ -31,7 +30,7 @@ def schema_tokens(schema: dict[str, Any]) -> int:
     In ``tools`` mode it is the tool definition, in the JSON modes the response
     format or the schema instructor adds to the prompt; servers count it all.
     """
-    return int(len(json.dumps(schema)) / CHARS_PER_TOKEN) + 20
+    return estimate_tokens(json.dumps(schema)) + 20
 
 
 def cost_usd(input_tokens: int, output_tokens: int, params: DescribeParams) -> float:

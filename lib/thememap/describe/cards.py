@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from thememap.store.cards import card_preference
+
 
 @dataclass
 class Card:
@@ -46,12 +48,11 @@ class Card:
 
 
 def choose_card(llm_card: Card | None, offline_card: Card) -> Card:
-    """THE rule for which card a cluster shows: the LLM card when it succeeded, else offline.
-
-    Used for the store's reference columns, the exports, the map and
-    :func:`thememap.fit`'s ``cards`` alike.
-    """
-    return llm_card if llm_card is not None and llm_card.ok else offline_card
+    """The card a cluster shows: the LLM card when it succeeded, else the offline card
+    (the one rule, :func:`thememap.store.cards.card_preference`, which the exports and the
+    map read back by too)."""
+    candidates = (offline_card,) if llm_card is None else (offline_card, llm_card)
+    return min(candidates, key=lambda card: card_preference(card.source, card.failure))
 
 
 def choose_cards(

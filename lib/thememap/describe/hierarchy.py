@@ -2,7 +2,7 @@
 
 Pure data, independent of how it was stored: built from the store by
 :func:`thememap.describe.step.load_hierarchy`, or directly in tests and benchmarks
-with :meth:`Hierarchy.from_labels`.
+with :meth:`ClusterTree.from_labels`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from thememap.embed.base import l2_normalise
+from thememap.vectors import unit_rows
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class ClusterNode:
     level: int
     name: str
     parent_id: int | None
-    members: np.ndarray  # row indices into Hierarchy.vectors / texts / item_ids
+    members: np.ndarray  # row indices into ClusterTree.vectors / texts / item_ids
 
     @property
     def size(self) -> int:
@@ -32,7 +32,7 @@ class ClusterNode:
 
 
 @dataclass
-class Hierarchy:
+class ClusterTree:
     """Nested clusters over one set of items (``vectors`` unit rows aligned with ``texts``)."""
 
     item_ids: np.ndarray
@@ -85,7 +85,7 @@ class Hierarchy:
 
     def centroid(self, node: ClusterNode) -> np.ndarray:
         """Unit-length mean of the members' vectors."""
-        return l2_normalise(self.vectors[node.members].mean(axis=0, keepdims=True))[0]
+        return unit_rows(self.vectors[node.members].mean(axis=0, keepdims=True), tolerance=0)[0]
 
     def centroids(self, nodes: Sequence[ClusterNode]) -> np.ndarray:
         """Unit centroids of ``nodes``, one row each."""
@@ -100,7 +100,7 @@ class Hierarchy:
         labels: Sequence[np.ndarray],
         *,
         titles: Sequence[str] | None = None,
-    ) -> Hierarchy:
+    ) -> ClusterTree:
         """Build from one label array per level (coarse first, nested, every item labelled).
 
         Cluster ids are numbered level by level; names are ``L{level}_{label}`` as in

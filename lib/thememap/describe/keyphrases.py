@@ -1,9 +1,9 @@
 """Distinctive key phrases per cluster: class-based TF-IDF against the cluster's siblings.
 
 Each sibling group (the children of one parent; the whole top level for level 1)
-is one small "corpus of classes": a phrase scores high for a cluster when it is
-frequent in that cluster and rare in its siblings, so siblings get different
-names. A small share of level-wide IDF keeps words that every sibling shares but
+is one small "corpus of classes" (:func:`thememap.ctfidf.ctfidf`): a phrase scores
+high for a cluster when it is frequent in that cluster and rare in its siblings, so
+siblings get different names. A small share of level-wide IDF keeps words that every sibling shares but
 that still say something about the parent (otherwise a leaf could lose its topic).
 
 Phrases are 1..``ngram_max`` word n-grams that neither start nor end with a stop
@@ -25,15 +25,14 @@ import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
-from thememap.describe.hierarchy import ClusterNode, Hierarchy
+from thememap.ctfidf import ctfidf
+from thememap.describe.hierarchy import ClusterNode, ClusterTree
 
 _URL = re.compile(r"https?://\S+|www\.\S+|\S+@\S+\.\w+")
 _TOKEN = re.compile(r"[^\W\d_][\w+#'-]*[\w+#]|[^\W\d_]", re.UNICODE)
 
 # Stop words allowed inside a phrase ("game of life", "tools for astronomy").
 CONNECTORS = frozenset({"of", "for", "and", "in", "on", "to", "with", "de", "la", "du"})
-# Exponent of the corpus-wide IDF factor (see ctfidf).
-CORPUS_IDF_POWER = 1.0
 # A phrase is cut out of a longer one when its edge word has the same neighbour this often.
 TRUNCATION_SHARE = 0.5
 # Score multiplier per extra word in a phrase: readable phrases beat single words.
@@ -140,26 +139,6 @@ def class_counts(counts: PhraseCounts, nodes: Sequence[ClusterNode]) -> np.ndarr
     return np.asarray((indicator @ counts.matrix).todense(), dtype=np.float32)
 
 
-def ctfidf(
-    class_df: np.ndarray, sizes: np.ndarray, corpus_idf: np.ndarray | None = None
-) -> np.ndarray:
-    """Class-based TF-IDF of a sibling group.
-
-    ``class_df[c, t]``: items of class c containing t; tf is that share of the class,
-    idf = log(1 + mean class size / items containing t across siblings) (BERTopic's
-    c-TF-IDF on document frequencies), times ``corpus_idf ** CORPUS_IDF_POWER`` so that
-    boilerplate common to the whole corpus ("this package contains") loses to
-    specific phrases even where it is locally frequent.
-    """
-    tf = class_df / np.maximum(sizes[:, None], 1.0)
-    across = class_df.sum(axis=0)
-    idf = np.log1p(sizes.mean() / np.maximum(across, 1.0))
-    if corpus_idf is not None:
-        idf = idf * corpus_idf**CORPUS_IDF_POWER
-    scores: np.ndarray = tf * idf[None, :]
-    return scores
-
-
 def _stem(word: str) -> str:
     """Crude plural folding for overlap checks ("games" ~ "game", "fonts" ~ "font")."""
     if len(word) > 4 and word.endswith("ies"):
@@ -193,7 +172,7 @@ def top_phrases(scores: np.ndarray, counts: PhraseCounts, *, k: int) -> list[str
 
 
 def sibling_keyphrases(
-    hierarchy: Hierarchy, counts: PhraseCounts, *, k: int = 8
+    hierarchy: ClusterTree, counts: PhraseCounts, *, k: int = 8
 ) -> dict[int, list[str]]:
     """Key phrases of every cluster, each contrasted with its siblings."""
     phrases: dict[int, list[str]] = {}
@@ -317,7 +296,7 @@ def name_mask(
 
 
 def candidate_columns(
-    hierarchy: Hierarchy, counts: PhraseCounts, *, per_node: int = 60
+    hierarchy: ClusterTree, counts: PhraseCounts, *, per_node: int = 60
 ) -> np.ndarray:
     """Columns that could name some cluster: each node's best by c-TF-IDF and by coverage.
 

@@ -18,7 +18,6 @@ only into the HTTP client: it is never logged, stored or rendered.
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import os
 import random
@@ -27,7 +26,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -35,6 +33,7 @@ from pydantic import BaseModel
 from thememap.describe.params import DescribeParams
 from thememap.describe.prompts import reask_message
 from thememap.errors import BudgetExceeded, ParamsError
+from thememap.retry import Backoff, retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -115,26 +114,6 @@ class RateGate:
         """Hold every worker for ``seconds`` from now (extends, never shortens)."""
         with self._lock:
             self._resume_at = max(self._resume_at, self.clock() + seconds)
-
-
-def retry_after_seconds(headers: Any) -> float | None:
-    """Seconds from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date), if any."""
-    if headers is None:
-        return None
-    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        value = headers.get(name)
-        if value is None:
-            continue
-        try:
-            return max(0.0, float(value) * scale)
-        except ValueError:
-            pass
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            continue
-        return max(0.0, (when - datetime.now(UTC)).total_seconds())
-    return None
 
 
 @dataclass
@@ -340,10 +319,8 @@ class LLMClient:
     def _wait(self, cause: BaseException, attempt: int) -> float:
         response = getattr(cause, "response", None)
         told = retry_after_seconds(getattr(response, "headers", None))
-        if told is not None:
-            return min(told, 120.0)
-        backoff: float = self.params.backoff_s * (2**attempt)
-        return min(backoff * (1.0 + 0.25 * random.random()), 60.0)
+        backoff = Backoff(first_s=self.params.backoff_s, max_s=60.0, told_max_s=120.0)
+        return backoff.wait(attempt, told, random.random())
 
 
 def _api_error(err: BaseException) -> BaseException | None:

@@ -40,19 +40,19 @@ from thememap.describe.budget import (
     Budget,
     CostPlan,
     cost_usd,
-    estimate_tokens,
+    prompt_tokens,
     schema_tokens,
 )
 from thememap.describe.cards import Card
-from thememap.describe.hierarchy import ClusterNode, Hierarchy
+from thememap.describe.hierarchy import ClusterNode, ClusterTree
 from thememap.describe.llm_client import CallFailed, LLMClient, Usage
 from thememap.describe.llm_schema import card_model
 from thememap.describe.params import LOCAL_SECONDS_PER_CALL, REMOTE_SECONDS_PER_CALL, DescribeParams
 from thememap.describe.prompts import ClusterData, card_messages, narrower_message, rename_message
 from thememap.describe.quality import jaccard
-from thememap.describe.representatives import mmr
 from thememap.errors import BudgetExceeded, ParamsError
 from thememap.progress import progress_bar
+from thememap.vectors import mmr
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +149,7 @@ class LLMDescriber:
         self.breaker_: str | None = None
 
     # -- prompts --------------------------------------------------------------------------
-    def _sample(self, h: Hierarchy, node: ClusterNode, k: int) -> list[str]:
+    def _sample(self, h: ClusterTree, node: ClusterNode, k: int) -> list[str]:
         if k <= 0:
             return []
         rows = node.members[
@@ -158,7 +158,11 @@ class LLMDescriber:
         return [h.texts[i] for i in rows]
 
     def _messages(
-        self, h: Hierarchy, node: ClusterNode, offline: Mapping[int, Card], done: Mapping[int, Card]
+        self,
+        h: ClusterTree,
+        node: ClusterNode,
+        offline: Mapping[int, Card],
+        done: Mapping[int, Card],
     ) -> list[dict[str, str]]:
         p = self.params
 
@@ -186,7 +190,7 @@ class LLMDescriber:
         # 10% margin: the 4-characters-a-token estimate is rough
         room = int(0.9 * (p.context_tokens - p.max_output_tokens)) - self._schema_tokens
         chars = p.item_chars
-        while estimate_tokens(messages) > room:
+        while prompt_tokens(messages) > room:
             if len(data.items) > 1:
                 data.items = data.items[:-1]
             elif chars > 80:
@@ -196,7 +200,7 @@ class LLMDescriber:
             else:
                 raise ParamsError(
                     f"describe.context_tokens={p.context_tokens}: cluster {node.name}'s prompt "
-                    f"needs ~{estimate_tokens(messages) + self._schema_tokens} tokens plus "
+                    f"needs ~{prompt_tokens(messages) + self._schema_tokens} tokens plus "
                     f"max_output_tokens={p.max_output_tokens} even with one short item; "
                     "give the server a larger context (llama.cpp --n_ctx) and raise it"
                 )
@@ -205,7 +209,7 @@ class LLMDescriber:
 
     def _job(
         self,
-        h: Hierarchy,
+        h: ClusterTree,
         node: ClusterNode,
         messages: list[dict[str, str]],
         *,
@@ -215,14 +219,14 @@ class LLMDescriber:
         p = self.params
         temperature = p.rename_temperature if rename else p.temperature
         key = cache_key(h.item_ids[node.members], messages, p, self._schema, temperature)
-        tokens = estimate_tokens(messages) + self._schema_tokens
+        tokens = prompt_tokens(messages) + self._schema_tokens
         estimate = cost_usd(tokens, OUTPUT_TOKENS_PER_CARD, p)
         return _Job(node, messages, key, estimate, temperature)
 
     # -- the walk shared by plan and fit -------------------------------------------------
     def _walk(
         self,
-        h: Hierarchy,
+        h: ClusterTree,
         offline: Mapping[int, Card],
         resolve: Callable[[list[_Job], dict[int, Card]], None],
     ) -> dict[int, Card]:
@@ -263,7 +267,7 @@ class LLMDescriber:
         return {i: done[i] for i in llm_ids if i in done}
 
     def _copy_of_only_child(
-        self, h: Hierarchy, node: ClusterNode, done: Mapping[int, Card]
+        self, h: ClusterTree, node: ClusterNode, done: Mapping[int, Card]
     ) -> Card | None:
         """The card of ``node``'s only child when it holds the same items (else None)."""
         children = h.children(node)
@@ -285,7 +289,9 @@ class LLMDescriber:
     def _similar(self, a: str, b: str) -> bool:
         return a.casefold() == b.casefold() or jaccard(a, b) >= self.params.name_similarity_max
 
-    def _clashes(self, h: Hierarchy, level: int, done: Mapping[int, Card]) -> dict[int, list[str]]:
+    def _clashes(
+        self, h: ClusterTree, level: int, done: Mapping[int, Card]
+    ) -> dict[int, list[str]]:
         """Cluster id -> names it nearly repeats: a sibling's (the smaller of each pair
         is re-asked), or for a parent of several children one child's (a parent's name
         covers all its children, it is not named after one of them)."""
@@ -309,7 +315,7 @@ class LLMDescriber:
         return clashes
 
     def _rename_jobs(
-        self, h: Hierarchy, level: int, jobs: list[_Job], done: Mapping[int, Card]
+        self, h: ClusterTree, level: int, jobs: list[_Job], done: Mapping[int, Card]
     ) -> list[_Job]:
         """Follow-up jobs for the smaller of two siblings whose names nearly coincide."""
         by_id = {job.node.id: job for job in jobs}
@@ -333,7 +339,7 @@ class LLMDescriber:
 
     def _rename_children(
         self,
-        h: Hierarchy,
+        h: ClusterTree,
         level: int,
         reasked: set[int],
         asked: Mapping[int, _Job],
@@ -385,7 +391,7 @@ class LLMDescriber:
                 )  # fmt: skip
 
     def _fail_repeated_names(
-        self, h: Hierarchy, level: int, asked: set[int], done: dict[int, Card]
+        self, h: ClusterTree, level: int, asked: set[int], done: dict[int, Card]
     ) -> None:
         """A cluster re-asked for a distinct name that still repeats one: its failure."""
         for cluster_id, taken in self._clashes(h, level, done).items():
@@ -405,7 +411,7 @@ class LLMDescriber:
                 log.warning("cluster %s: %s", h.node(cluster_id).name, done[cluster_id].failure)
 
     # -- plan -----------------------------------------------------------------------------
-    def plan(self, hierarchy: Hierarchy, offline: Mapping[int, Card]) -> CostPlan:
+    def plan(self, hierarchy: ClusterTree, offline: Mapping[int, Card]) -> CostPlan:
         """Calls, tokens, cost and time still to pay (cached answers are free).
 
         Walks the hierarchy exactly as :meth:`fit` does; a call not in the cache is
@@ -428,7 +434,7 @@ class LLMDescriber:
                         measured.append(float(hit["_seconds"]))
                 else:
                     count["calls"] += 1
-                    count["tokens_in"] += estimate_tokens(job.messages) + self._schema_tokens
+                    count["tokens_in"] += prompt_tokens(job.messages) + self._schema_tokens
                     done[job.node.id] = offline[job.node.id]
 
         self._walk(hierarchy, offline, estimate)
@@ -467,7 +473,7 @@ class LLMDescriber:
         return REMOTE_SECONDS_PER_CALL, "default for a hosted API"
 
     # -- run ------------------------------------------------------------------------------
-    def fit(self, hierarchy: Hierarchy, offline: Mapping[int, Card]) -> LLMDescriber:
+    def fit(self, hierarchy: ClusterTree, offline: Mapping[int, Card]) -> LLMDescriber:
         """Write LLM cards bottom-up; stops cleanly at the budget (see class doc)."""
         p = self.params
         client = self.client or LLMClient(p, sleep=self.sleep)
@@ -663,7 +669,7 @@ class LLMDescriber:
         )
 
 
-def _sibling_names(h: Hierarchy, node: ClusterNode, done: Mapping[int, Card]) -> list[str]:
+def _sibling_names(h: ClusterTree, node: ClusterNode, done: Mapping[int, Card]) -> list[str]:
     """The names of ``node``'s siblings that have a valid card so far."""
     return [
         done[s.id].pattern_name

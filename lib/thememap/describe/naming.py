@@ -35,16 +35,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from thememap.describe.hierarchy import ClusterNode, Hierarchy
+from thememap.ctfidf import ctfidf
+from thememap.describe.hierarchy import ClusterNode, ClusterTree
 from thememap.describe.keyphrases import (
     PHRASE_BONUS,
     PhraseCounts,
     _stem,
     class_counts,
-    ctfidf,
 )
 from thememap.describe.nounphrase import CONNECTORS
-from thememap.embed.base import Embedder, l2_normalise
+from thememap.embed.base import Embedder
+from thememap.vectors import unit_rows
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,7 @@ class CaseMap:
 
 
 def _level_coverage(
-    hierarchy: Hierarchy, counts: PhraseCounts
+    hierarchy: ClusterTree, counts: PhraseCounts
 ) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
     """Per node: coverage (share of members holding each phrase) and c-TF-IDF vs siblings."""
     n_items = max(counts.matrix.shape[0], 1)
@@ -184,7 +185,7 @@ def child_weights(children: Sequence[ClusterNode]) -> np.ndarray:
     return w / w.sum()
 
 
-def _balanced(hierarchy: Hierarchy, node: ClusterNode, rows: dict[int, np.ndarray]) -> np.ndarray:
+def _balanced(hierarchy: ClusterTree, node: ClusterNode, rows: dict[int, np.ndarray]) -> np.ndarray:
     """The children's rows averaged with :func:`child_weights`; the node's own if it has <2."""
     children = hierarchy.children(node)
     if len(children) < 2:
@@ -193,7 +194,7 @@ def _balanced(hierarchy: Hierarchy, node: ClusterNode, rows: dict[int, np.ndarra
     return np.asarray(sum(w * rows[c.id] for w, c in zip(weights, children, strict=True)))
 
 
-def name_centres(hierarchy: Hierarchy) -> dict[int, np.ndarray]:
+def name_centres(hierarchy: ClusterTree) -> dict[int, np.ndarray]:
     """Centre each node is named by: its centroid, or its children's centres averaged."""
     centres: dict[int, np.ndarray] = {}
     for level in reversed(hierarchy.levels):
@@ -202,7 +203,7 @@ def name_centres(hierarchy: Hierarchy) -> dict[int, np.ndarray]:
             if len(children) >= 2:
                 weights = child_weights(children)
                 mean = sum(w * centres[c.id] for w, c in zip(weights, children, strict=True))
-                centres[node.id] = l2_normalise(np.asarray(mean)[None, :])[0]
+                centres[node.id] = unit_rows(np.asarray(mean)[None, :], tolerance=0)[0]
             else:
                 centres[node.id] = hierarchy.centroid(node)
     return centres
@@ -227,7 +228,7 @@ class Namer:
 
     def fit(
         self,
-        hierarchy: Hierarchy,
+        hierarchy: ClusterTree,
         counts: PhraseCounts,
         mask: np.ndarray,
         *,
@@ -322,7 +323,7 @@ class Namer:
 
     @staticmethod
     def _choose(
-        hierarchy: Hierarchy,
+        hierarchy: ClusterTree,
         scored: dict[int, list[tuple[float, int]]],
         vocab: np.ndarray,
         case: CaseMap,

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from thememap.describe.cards import Card
-from thememap.describe.hierarchy import ClusterNode, Hierarchy
+from thememap.describe.hierarchy import ClusterNode, ClusterTree
 from thememap.describe.keyphrases import (
     PhraseCounts,
     _stem,
@@ -33,15 +33,10 @@ from thememap.describe.keyphrases import (
 from thememap.describe.naming import Namer, NamingSettings
 from thememap.describe.nounphrase import FUNCTION_WORDS
 from thememap.describe.params import DescribeParams
-from thememap.describe.representatives import evidence_summary, mmr, short_quote
-from thememap.describe.scoring import (
-    FULL_LIFT,
-    calibrated_category,
-    coherence,
-    random_baseline,
-    strength,
-)
+from thememap.describe.representatives import evidence_summary, short_quote
+from thememap.describe.scoring import FULL_LIFT, calibrated_category, random_baseline, strength
 from thememap.embed.base import Embedder
+from thememap.vectors import coherence, mmr
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +48,7 @@ def stop_words(params: DescribeParams) -> list[str]:
 
 
 class OfflineDescriber:
-    """Writes an offline card for every cluster of a :class:`Hierarchy`.
+    """Writes an offline card for every cluster of a :class:`ClusterTree`.
 
     scikit-learn style: ``__init__`` stores settings, ``fit`` computes the cards
     into ``cards_`` (by cluster id) and the phrase counts into ``counts_``.
@@ -70,7 +65,7 @@ class OfflineDescriber:
         self.embedder = embedder
         self.full_lift = full_lift
 
-    def fit(self, hierarchy: Hierarchy) -> OfflineDescriber:
+    def fit(self, hierarchy: ClusterTree) -> OfflineDescriber:
         """Compute ``cards_`` for every node of ``hierarchy``."""
         p = self.params
         stops = stop_words(p)
@@ -110,7 +105,7 @@ class OfflineDescriber:
             title_counts=title_counts,
         )
         self.namer_ = namer
-        mean_norm = float(np.linalg.norm(hierarchy.vectors.mean(axis=0)))
+        mean_norm = coherence(hierarchy.vectors)
         n_items = len(hierarchy.vectors)
         categories = list(p.categories)
         category_vectors = self._category_vectors(list(p.categories.values()))
@@ -178,7 +173,7 @@ class OfflineDescriber:
                 break
         return out
 
-    def _summary(self, hierarchy: Hierarchy, node: ClusterNode, reps: np.ndarray) -> str:
+    def _summary(self, hierarchy: ClusterTree, node: ClusterNode, reps: np.ndarray) -> str:
         namer = self.namer_
         coverage = namer.coverage_.get(node.id, {})
         name_words = {_stem(w) for w in namer.raw_[node.id].split()}

@@ -147,7 +147,11 @@ class DescribeParams(StrictModel):
     item_chars: int = Field(500, ge=50, description="each item is cut to this many characters")
     max_reasks: int = Field(2, ge=0, le=10, description="re-asks after invalid output")
     max_retries: int = Field(5, ge=0, le=20, description="retries after 429/5xx/timeouts")
-    backoff_s: float = Field(1.0, gt=0, description="first retry wait; doubles each retry")
+    backoff_s: float = Field(
+        1.0,
+        gt=0,
+        description="first retry wait (half to all of it: jitter); doubles each retry, up to 60 s",
+    )
     timeout_s: float | None = Field(
         None,
         gt=0,

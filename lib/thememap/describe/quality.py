@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from thememap.describe.cards import Card
-from thememap.describe.hierarchy import Hierarchy
+from thememap.describe.hierarchy import ClusterTree
 from thememap.embed.base import Embedder
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -82,7 +82,7 @@ class LabelReport:
 
 
 def label_quality(
-    hierarchy: Hierarchy,
+    hierarchy: ClusterTree,
     cards: Mapping[int, Card],
     embedder: Embedder,
     *,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +11,7 @@ import pandas as pd
 from thememap.describe.budget import CostPlan
 from thememap.describe.quality import LabelReport
 from thememap.describe.step import LoadedHierarchy
+from thememap.export.safe import esc
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -34,10 +34,6 @@ _STYLE = (
 )
 
 
-def _e(value: Any) -> str:
-    return html.escape("" if value is None else str(value))
-
-
 def _strength(value: Any) -> str:
     return "" if value is None or pd.isna(value) else str(int(value))
 
@@ -47,7 +43,7 @@ def _source_note(row: Mapping[Any, Any]) -> str:
     failure = row.get("llm_failure")
     if not isinstance(failure, str):
         return ""
-    return f'<br><span class="tm-fail">offline card; LLM: {_e(failure[:160])}</span>'
+    return f'<br><span class="tm-fail">offline card; LLM: {esc(failure[:160])}</span>'
 
 
 def cards_table(cards: pd.DataFrame, *, level: int, max_rows: int = 40) -> Html:
@@ -56,15 +52,15 @@ def cards_table(cards: pd.DataFrame, *, level: int, max_rows: int = 40) -> Html:
     body = []
     for r in rows.head(max_rows).to_dict("records"):
         name = (
-            f'<span class="tm-fail">failed: {_e(r["failure"])}</span>'
+            f'<span class="tm-fail">failed: {esc(r["failure"])}</span>'
             if isinstance(r["failure"], str)
-            else f"<b>{_e(r['pattern_name'])}</b>"
+            else f"<b>{esc(r['pattern_name'])}</b>"
         )
         body.append(
-            f"<tr><td>{_e(r['name'])}</td><td>{name}</td><td>{int(r['comment_count'])}</td>"
-            f"<td>{_e(r['category'])}</td><td>{_strength(r['strength'])}</td>"
-            f"<td>{_e(r['summary'])}{_source_note(r)}</td>"
-            f'<td class="tm-kw">{_e(", ".join(list(r["keywords"])[:6]))}</td></tr>'
+            f"<tr><td>{esc(r['name'])}</td><td>{name}</td><td>{int(r['comment_count'])}</td>"
+            f"<td>{esc(r['category'])}</td><td>{_strength(r['strength'])}</td>"
+            f"<td>{esc(r['summary'])}{_source_note(r)}</td>"
+            f'<td class="tm-kw">{esc(", ".join(list(r["keywords"])[:6]))}</td></tr>'
         )
     more = len(rows) - max_rows
     caption = f"<caption>Level {level}: {len(rows)} clusters" + (
@@ -208,12 +204,12 @@ def cluster_examples(
         card = cards[cards["cluster_id"] == cid].iloc[0]
         reps = [row_of[i] for i in card["representative_ids"][:items] if i in row_of]
         shown = "".join(
-            f"<li>{_e(h.texts[r][:300])}{'…' if len(h.texts[r]) > 300 else ''}</li>" for r in reps
+            f"<li>{esc(h.texts[r][:300])}{'…' if len(h.texts[r]) > 300 else ''}</li>" for r in reps
         )
         blocks.append(
-            f"<h4>{_e(card['name'])}: {_e(card['pattern_name'])}</h4>"
-            f"<p>{int(card['comment_count'])} items · {_e(card['category'])} · strength "
-            f"{_e(card['strength'])}</p><p>{_e(card['summary'])}</p>"
-            f'<p class="tm-kw">key phrases: {_e(", ".join(card["keywords"]))}</p><ol>{shown}</ol>'
+            f"<h4>{esc(card['name'])}: {esc(card['pattern_name'])}</h4>"
+            f"<p>{int(card['comment_count'])} items · {esc(card['category'])} · strength "
+            f"{esc(card['strength'])}</p><p>{esc(card['summary'])}</p>"
+            f'<p class="tm-kw">key phrases: {esc(", ".join(card["keywords"]))}</p><ol>{shown}</ol>'
         )
     return Html(_STYLE + "".join(blocks))

@@ -1,42 +1,12 @@
-"""Representative items (near the centroid, yet diverse) and extractive summaries."""
+"""Extractive summaries of a cluster's representative items (picked by :func:`thememap.vectors.mmr`)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
 
-import numpy as np
-
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 _SPACE = re.compile(r"\s+")
-
-
-def mmr(
-    vectors: np.ndarray, centroid: np.ndarray, *, k: int, lambda_: float = 0.7, pool: int = 200
-) -> np.ndarray:
-    """Row indices of ``k`` items by maximal marginal relevance to ``centroid``.
-
-    ``lambda_`` = 1 picks the items nearest the centroid; lower values trade
-    closeness for diversity (so five near-identical items are not all shown).
-    Only the ``pool`` items nearest the centroid are considered (outliers never
-    represent a cluster, and the cost stays O(pool * k)).
-    """
-    if len(vectors) == 0:
-        return np.empty(0, dtype=np.int64)
-    relevance = vectors @ centroid
-    candidates = np.argsort(-relevance, kind="stable")[:pool]
-    chosen: list[int] = [int(candidates[0])]
-    max_sim = vectors[candidates] @ vectors[chosen[0]]
-    taken = np.zeros(len(candidates), dtype=bool)
-    taken[0] = True
-    while len(chosen) < min(k, len(candidates)):
-        score = lambda_ * relevance[candidates] - (1.0 - lambda_) * max_sim
-        score[taken] = -np.inf
-        best = int(np.argmax(score))
-        taken[best] = True
-        chosen.append(int(candidates[best]))
-        max_sim = np.maximum(max_sim, vectors[candidates] @ vectors[candidates[best]])
-    return np.asarray(chosen, dtype=np.int64)
 
 
 def first_sentence(text: str, *, max_chars: int = 160) -> str:

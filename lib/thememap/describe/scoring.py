@@ -1,7 +1,8 @@
 """Coherence, its random-cluster baseline, the 1-10 strength scale, zero-shot categories.
 
-Coherence of a cluster = mean cosine of its members to the cluster's unit
-centroid, which for unit vectors equals the length of the members' mean vector.
+Coherence of a cluster (:func:`thememap.vectors.coherence`) = mean cosine of its
+members to the cluster's unit centroid, which for unit vectors equals the length of
+the members' mean vector.
 
 A random set of ``n`` items is not coherence 0: it inherits the corpus's common
 direction. Its expected coherence is (for sampling without replacement from N
@@ -25,13 +26,6 @@ from __future__ import annotations
 import numpy as np
 
 FULL_LIFT = 0.5
-
-
-def coherence(vectors: np.ndarray) -> float:
-    """Mean cosine of unit ``vectors`` to their unit centroid (1 = identical items)."""
-    if len(vectors) == 0:
-        return 0.0
-    return float(np.linalg.norm(vectors.mean(axis=0)))
 
 
 def random_baseline(n: int, *, corpus_mean_norm: float, corpus_size: int) -> float:

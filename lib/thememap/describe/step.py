@@ -1,6 +1,6 @@
 """The describe step: its call order lives here, once, for the library and notebook 03.
 
-:func:`describe_hierarchy` runs the step on an in-memory :class:`Hierarchy`
+:func:`describe_hierarchy` runs the step on an in-memory :class:`ClusterTree`
 (offline cards, the LLM plan and cards when ``source: llm``, the one rule for
 which card wins, label quality), handing each result to a *sink* as soon as it
 exists; :func:`describe_store` is the same call with the store as the sink::
@@ -25,7 +25,7 @@ import numpy as np
 
 from thememap.describe.budget import CostPlan
 from thememap.describe.cards import Card, choose_cards
-from thememap.describe.hierarchy import ClusterNode, Hierarchy
+from thememap.describe.hierarchy import ClusterNode, ClusterTree
 from thememap.describe.llm_runner import LLMDescriber
 from thememap.describe.offline import OfflineDescriber
 from thememap.describe.params import DescribeParams
@@ -66,7 +66,7 @@ class LoadedHierarchy:
     """A cluster run's hierarchy as the describe step uses it."""
 
     cluster_run_id: str
-    hierarchy: Hierarchy
+    hierarchy: ClusterTree
 
 
 def load_hierarchy(
@@ -111,7 +111,7 @@ def load_hierarchy(
         parent_id = None if np.isnan(parent) else int(parent)
         nodes.append(ClusterNode(int(cid), int(level), name, parent_id, rows))
     nodes = [n for n in nodes if n.size > 0]
-    return LoadedHierarchy(run_id, Hierarchy(item_ids, vectors, texts, nodes, titles=titles))
+    return LoadedHierarchy(run_id, ClusterTree(item_ids, vectors, texts, nodes, titles=titles))
 
 
 def _check_same_space(loaded: LoadedHierarchy, embedder: Embedder) -> None:
@@ -119,7 +119,7 @@ def _check_same_space(loaded: LoadedHierarchy, embedder: Embedder) -> None:
     _check_dim(loaded.hierarchy, embedder)
 
 
-def _check_dim(hierarchy: Hierarchy, embedder: Embedder) -> None:
+def _check_dim(hierarchy: ClusterTree, embedder: Embedder) -> None:
     dim = hierarchy.vectors.shape[1]
     if embedder.dim != dim:
         raise ParamsError(
@@ -187,7 +187,7 @@ def describe_llm(
 
 
 def _run_llm(
-    hierarchy: Hierarchy,
+    hierarchy: ClusterTree,
     offline: Mapping[int, Card],
     params: DescribeParams,
     describer: LLMDescriber,
@@ -245,7 +245,7 @@ def tree_from_levels(
     cluster_ids: list[np.ndarray],
     *,
     titles: list[str] | None = None,
-) -> Hierarchy:
+) -> ClusterTree:
     """The describe step's tree from a cluster step's arrays (as :func:`load_hierarchy` builds
     it from the store: cluster ``c`` of level ``d`` is ``cluster_ids[d-1][c]``, named ``Ld_c``;
     unplaced items are in no node, empty clusters are left out)."""
@@ -261,7 +261,7 @@ def tree_from_levels(
             parent = int(parents[depth - 1][c])
             parent_id = None if parent < 0 else int(cluster_ids[depth - 2][parent])
             nodes.append(ClusterNode(int(cid), depth, f"L{depth}_{c}", parent_id, members))
-    return Hierarchy(np.asarray(item_ids), vectors, texts, nodes, titles=titles)
+    return ClusterTree(np.asarray(item_ids), vectors, texts, nodes, titles=titles)
 
 
 class DescribeSink(Protocol):
@@ -328,7 +328,7 @@ class Described:
 
 
 def describe_hierarchy(
-    hierarchy: Hierarchy,
+    hierarchy: ClusterTree,
     params: DescribeParams,
     *,
     embedder: Embedder | None,

@@ -69,11 +69,4 @@ def _checked(embedder: object, name: str) -> Embedder:
     return embedder  # type: ignore[return-value]
 
 
-def l2_normalise(vectors: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length (zero rows stay zero), as float32."""
-    vectors = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.maximum(norms, 1e-12)
-
-
 EmbedderFactory = Callable[["EmbedParams"], Embedder]

@@ -36,9 +36,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from thememap.embed.base import l2_normalise
 from thememap.errors import BackendError, ParamsError
 from thememap.files import sha256_of, write_atomic
+from thememap.vectors import unit_rows
 
 if TYPE_CHECKING:
     from thememap.params import EmbedParams
@@ -332,4 +332,4 @@ class LocalOnnxEmbedder:
         hidden = self._session.run(None, feed)[0]
         weights = mask[:, :, None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
-        return l2_normalise(pooled)
+        return unit_rows(pooled, tolerance=0)

@@ -4,17 +4,18 @@ Requests go through the official ``openai`` SDK with its own retries switched
 off: this module retries itself so the policy is explicit and tested.
 
 - **Batches** are bounded by ``batch_size`` items *and* ``max_batch_tokens``
-  estimated tokens (UTF-8 bytes / 3: above the true count for English and most
-  text, without a tokenizer for every remote model). A single text longer than
+  estimated tokens (:func:`thememap.tokens.tokens_at_most`, UTF-8 bytes / 3: above
+  the true count for English and most text, without a tokenizer for every remote model). A single text longer than
   ``max_input_tokens`` (or than ``max_batch_tokens``) is truncated to fit, with
   a warning: the API would reject it otherwise.
 - **Replies are checked** before anything is returned: one vector per text,
   indexes 0..n-1 once each, no all-zero vector, one length, the model asked
   for; a cut-off JSON body is retried, the rest fail the batch (never stored).
 - **Retries**: 408, 409, 429, 5xx, cut-off replies, timeouts and connection
-  errors are retried up to ``max_retries`` times. The wait is ``Retry-After`` / ``retry-after-ms``
-  when the server sends one (capped at :data:`MAX_RETRY_AFTER_S`), else
-  exponential backoff (0.5 s doubling up to 30 s) with jitter; other 4xx fail at once.
+  errors are retried up to ``max_retries`` times. The wait (:mod:`thememap.retry`) is
+  ``Retry-After`` / ``retry-after-ms`` when the server sends one (capped at
+  :data:`MAX_RETRY_AFTER_S`), else exponential backoff (0.5 s doubling up to 30 s) with
+  jitter; other 4xx fail at once.
 - **Streaming**: :meth:`OpenAIEmbedder.embed_stream` keeps ``concurrency``
   requests in flight and yields each batch as soon as it completes, so the
   runner commits it. When a batch fails for good, no new request starts, the
@@ -26,10 +27,8 @@ off: this module retries itself so the policy is explicit and tested.
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
 import logging
-import math
 import os
 import random
 import re
@@ -42,10 +41,12 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from thememap.embed.base import l2_normalise
 from thememap.embed.replies import BadReply, RetryableReply, check_reply, short
 from thememap.errors import BackendError, ParamsError
 from thememap.params_base import mask_url_credentials
+from thememap.retry import Backoff, retry_after_seconds
+from thememap.tokens import cut_to_tokens, tokens_at_most
+from thememap.vectors import unit_rows
 
 if TYPE_CHECKING:
     import httpx2
@@ -63,25 +64,11 @@ KNOWN_DIMS = {
     "text-embedding-ada-002": 1536,
 }
 MAX_RETRY_AFTER_S = 300.0
-BACKOFF_BASE_S = 0.5
-BACKOFF_MAX_S = 30.0
+BACKOFF = Backoff(first_s=0.5, max_s=30.0, told_max_s=MAX_RETRY_AFTER_S)
 RETRY_STATUS = frozenset({408, 409, 429})
 # A local server (llama.cpp, Ollama) may need no key, but the SDK insists on one.
 NO_KEY_PLACEHOLDER = "no-key"
 _KEYLIKE = re.compile(r"\b(sk|key)-[A-Za-z0-9_\-*.]{6,}")
-
-
-def estimate_tokens(text: str) -> int:
-    """A cheap, deliberately high token estimate: UTF-8 bytes / 3, at least 1."""
-    return max(1, math.ceil(len(text.encode("utf-8")) / 3))
-
-
-def truncate_to_tokens(text: str, max_tokens: int) -> str:
-    """``text`` cut so that :func:`estimate_tokens` is at most ``max_tokens``."""
-    data = text.encode("utf-8")
-    if len(data) <= 3 * max_tokens:
-        return text
-    return data[: 3 * max_tokens].decode("utf-8", errors="ignore")
 
 
 def plan_requests(
@@ -92,7 +79,7 @@ def plan_requests(
     slices: list[tuple[int, int]] = []
     start, tokens = 0, 0
     for i, text in enumerate(texts):
-        cost = estimate_tokens(text)
+        cost = tokens_at_most(text)
         if i > start and (i - start >= batch_size or tokens + cost > max_batch_tokens):
             slices.append((start, i))
             start, tokens = i, 0
@@ -100,28 +87,6 @@ def plan_requests(
     if start < len(texts):
         slices.append((start, len(texts)))
     return slices
-
-
-def parse_retry_after(headers: Any) -> float | None:
-    """Seconds asked for by ``retry-after-ms`` or ``Retry-After`` (seconds or HTTP date)."""
-    if headers is None:
-        return None
-    millis = headers.get("retry-after-ms")
-    if millis is not None:
-        try:
-            return max(0.0, float(millis) / 1000)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        parsed = email.utils.parsedate_tz(value)
-        if parsed is None:
-            return None
-        return max(0.0, email.utils.mktime_tz(parsed) - time.time())
 
 
 class OpenAIEmbedder:
@@ -275,7 +240,7 @@ class OpenAIEmbedder:
 
     def _fit(self, texts: Sequence[str]) -> list[str]:
         limit = min(self.max_input_tokens, self.max_batch_tokens)
-        fitted = [truncate_to_tokens(text, limit) for text in texts]
+        fitted = [cut_to_tokens(text, limit) for text in texts]
         cut = sum(a is not b for a, b in zip(fitted, texts, strict=True))
         if cut:
             log.warning("%d text(s) over ~%d tokens truncated to fit the API", cut, limit)
@@ -304,7 +269,7 @@ class OpenAIEmbedder:
                 reason = f"HTTP {status}"
                 if status not in RETRY_STATUS and status < 500:
                     raise self._error(f"{reason}: {self._detail(err)}", batch_index) from None
-                retry_after = parse_retry_after(err.response.headers)
+                retry_after = retry_after_seconds(err.response.headers)
             if attempt == self.max_retries:
                 raise self._error(
                     f"{reason} (gave up after {self.max_retries} retries)", batch_index
@@ -323,13 +288,9 @@ class OpenAIEmbedder:
         raise AssertionError("unreachable")
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
-        backoff = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2.0**attempt)
         with self._lock:
             jitter = self._random.random()
-        if retry_after is not None:
-            # what the server asked for, plus a little so parallel clients spread out
-            return min(retry_after, MAX_RETRY_AFTER_S) + 0.1 * backoff * jitter
-        return backoff * (0.5 + 0.5 * jitter)
+        return BACKOFF.wait(attempt, retry_after, jitter)
 
     def _parse(self, response: Any, expected: int, batch_index: int) -> np.ndarray:
         try:
@@ -345,7 +306,7 @@ class OpenAIEmbedder:
                 raise self._error(
                     f"vectors of {matrix.shape[1]} dims, expected {self._dim}", batch_index
                 )
-        return l2_normalise(matrix)
+        return unit_rows(matrix, tolerance=0)
 
     def _detail(self, err: Exception) -> str:
         return short(self._redact(str(err)))

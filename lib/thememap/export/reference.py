@@ -20,8 +20,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from thememap.export.source import card_value, chosen_cards, cluster_run_id, read_cards
+from thememap.export.source import card_value, shown_names
 from thememap.files import write_text_atomic
+from thememap.store.cards import read_stored_cards, shown_cards
+from thememap.store.clusters import cluster_records, exported_cluster_run
+from thememap.store.items import positioned_items
 
 ITEM_FIELDS = (
     "id", "content", "metadata", "created_at", "x", "y", "cluster_l1", "cluster_l2", "cluster_l3",
@@ -50,11 +53,6 @@ def _integral(value: Any) -> Any:
 
 def reference_items(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     """Every item that has a 2D position, as a reference ``items.json`` record."""
-    rows = conn.execute(
-        "SELECT id, content, metadata, created_at, umap_x, umap_y,"
-        " embedding_cluster_l1, embedding_cluster_l2, embedding_cluster_l3, external_id"
-        " FROM items WHERE umap_x IS NOT NULL AND umap_y IS NOT NULL ORDER BY id"
-    )
     return [
         {
             "id": row["id"],
@@ -68,18 +66,17 @@ def reference_items(conn: sqlite3.Connection) -> list[dict[str, Any]]:
             "cluster_l3": row["embedding_cluster_l3"],
             "external_id": row["external_id"],
         }
-        for row in rows
+        for row in positioned_items(conn)
     ]
 
 
 def _cards_by_cluster(
-    conn: sqlite3.Connection, rows: list[sqlite3.Row]
+    conn: sqlite3.Connection, run_id: str, rows: list[dict[str, Any]]
 ) -> dict[int, dict[str, Any]]:
     """The chosen card of each cluster, keyed by cluster id, fields prefixed ``card_``."""
     if not rows:
         return {}
-    clusters = pd.DataFrame([dict(r) for r in rows])
-    cards = chosen_cards(read_cards(conn, clusters["id"].tolist()), clusters)
+    cards = shown_cards(read_stored_cards(conn, run_id), shown_names(pd.DataFrame(rows)))
     return {
         int(card["cluster_id"]): {
             f"card_{k}": (None if isinstance(v, float) and np.isnan(v) else v)
@@ -94,15 +91,12 @@ def reference_clusters(
     conn: sqlite3.Connection, *, run_id: str | None = None
 ) -> list[dict[str, Any]]:
     """The clusters of ``run_id`` (else of the latest clustered run) as ``clusters.json`` records."""
-    run = cluster_run_id(conn, run_id)
-    where, args = ("WHERE run_id = ?", (run,)) if run is not None else ("", ())
-    rows = conn.execute(
-        f"SELECT * FROM clusters {where} ORDER BY level, comment_count DESC, id", args
-    ).fetchall()
-    cards = _cards_by_cluster(conn, rows)
+    run = exported_cluster_run(conn, run_id)
+    rows = cluster_records(conn, run)
+    cards = _cards_by_cluster(conn, run, rows)
     records = []
     for row in rows:
-        data = {**cards.get(row["id"], {}), **dict(row)}
+        data = {**cards.get(row["id"], {}), **row}
         records.append(
             {
                 "id": data["id"],

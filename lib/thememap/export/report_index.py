@@ -17,9 +17,12 @@ import yaml
 
 from thememap.errors import StoreError
 from thememap.export.safe import esc
-from thememap.export.source import cluster_run_id, read_quality, table_columns
 from thememap.files import write_text_atomic
-from thememap.store.runs import run_steps
+from thememap.store.cards import read_quality
+from thememap.store.clusters import clusters_per_level, exported_cluster_run
+from thememap.store.item_stats import positioned_count, unplaced_counts
+from thememap.store.items import count_items
+from thememap.store.runs import run_record, run_steps
 
 # step figures whose name says "quality" get a row among the headline figures
 _QUALITY_WORDS = ("quality", "coherence", "silhouette", "ari", "nmi", "purity", "score", "unplaced")
@@ -54,29 +57,13 @@ def headline_figures(
     """Items, items placed on the map, clusters per level, unplaced share, and the step
     figures whose names speak of quality (label-quality tables come separately)."""
     figures: dict[str, Any] = {}
-    figures["items"] = conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
-    figures["items on the map"] = conn.execute(
-        "SELECT COUNT(*) FROM items WHERE umap_x IS NOT NULL"
-    ).fetchone()[0]
-    columns = table_columns(conn, "clusters")
-    if columns:
-        where, args = ("WHERE run_id = ?", (run_id,)) if "run_id" in columns else ("", ())
-        rows = conn.execute(
-            f"SELECT level, COUNT(*) FROM clusters {where} GROUP BY level ORDER BY level", args
-        ).fetchall()
-        if not rows and "run_id" in columns:  # a run that only exported: latest clusters
-            rows = conn.execute(
-                "SELECT level, COUNT(*) FROM clusters WHERE run_id = "
-                "(SELECT run_id FROM clusters ORDER BY id DESC LIMIT 1) GROUP BY level"
-            ).fetchall()
-        for level, count in rows:
-            figures[f"clusters, level {level}"] = count
+    figures["items"] = count_items(conn)
+    figures["items on the map"] = positioned_count(conn)
+    for level, count in clusters_per_level(conn, run_id).items():
+        figures[f"clusters, level {level}"] = count
     total = figures["items"] or 0
     if total:
-        for level in (1, 2, 3):
-            unplaced = conn.execute(
-                f"SELECT COUNT(*) FROM items WHERE embedding_cluster_l{level} IS NULL"
-            ).fetchone()[0]
+        for level, unplaced in unplaced_counts(conn).items():
             if unplaced < total:
                 figures[f"unplaced share, level {level}"] = round(unplaced / total, 4)
     for step in steps:
@@ -89,7 +76,7 @@ def headline_figures(
 def label_quality_table(conn: sqlite3.Connection, run_id: str) -> str:
     """The run's label-quality figures (03_describe's card_quality) as an HTML table, or ''."""
     try:
-        quality = read_quality(conn, cluster_run_id(conn, run_id))
+        quality = read_quality(conn, exported_cluster_run(conn, run_id))
     except StoreError:
         return ""
     if quality.empty:
@@ -119,10 +106,7 @@ def write_run_index(
     """
     run_dir = Path(run_dir)
     steps = run_steps(conn, run_id)
-    run = conn.execute(
-        "SELECT versions, started_at, finished_at, status, params_file FROM runs WHERE id = ?",
-        (run_id,),
-    ).fetchone()
+    run = run_record(conn, run_id)
     versions = json.loads(run["versions"]) if run else {}
 
     nb_rows = []

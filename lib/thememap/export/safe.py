@@ -50,7 +50,7 @@ def srcdoc_iframe(document: str, *, height: int, title: str = "thememap") -> str
     from disk: the document needs nothing from the notebook page (no require.js).
     """
     return (
-        f'<iframe title="{esc(title)}" srcdoc="{html.escape(document, quote=True)}" '
+        f'<iframe title="{esc(title)}" srcdoc="{esc(document)}" '
         f'style="width:100%;height:{int(height)}px;border:1px solid #ddd;border-radius:4px" '
         'sandbox="allow-scripts allow-popups allow-downloads"></iframe>'
     )

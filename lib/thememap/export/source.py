@@ -1,9 +1,10 @@
-"""Read what the export needs from the store: items, the run's clusters, their cards.
+"""What the export needs from the store, as DataFrames: items, the run's clusters, their cards.
 
-This is the one module that knows the cluster/card tables' layout. It reads
-columns by name (``PRAGMA table_info``), so a column that a later migration adds
-shows up in the Parquet export without changes here, and a column that is not
-there yet (say, cards before 03_describe ran) is simply empty.
+The reading is the store's (:mod:`thememap.store.items`, ``clusters``, ``cards``);
+this module joins it: each item's cluster per level, the chosen card of each
+cluster (:func:`thememap.store.cards.shown_cards`, the one rule) and the label
+positions. Every column of the clusters table is kept, so a column that a later
+migration adds shows up in the Parquet export without changes here.
 """
 
 from __future__ import annotations
@@ -17,14 +18,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from thememap.errors import StoreError
+from thememap.store.cards import read_quality, read_stored_cards, shown_cards
+from thememap.store.clusters import cluster_table, exported_cluster_run, read_memberships
+from thememap.store.items import LEVEL_COLUMNS, read_items
 from thememap.store.view import check_clustering_current
 
 log = logging.getLogger(__name__)
 
-LEVEL_COLUMNS = {1: "embedding_cluster_l1", 2: "embedding_cluster_l2", 3: "embedding_cluster_l3"}
-# membership columns kept per item and level when the store has them
-_SCORE_COLUMNS = ("strength", "outlier_score", "placed_from_noise", "score")
+# membership columns kept per item and level
+_SCORE_COLUMNS = ("strength", "outlier_score", "placed_from_noise")
 # card columns: where each card field may live (first found wins)
 # (clusters.llm_* are the chosen card as 03_describe filled them; card_* come from the
 # chosen row of cluster_cards; plain keywords/representatives are 02_cluster's)
@@ -61,32 +63,6 @@ class ExportData:
     quality: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
-def table_columns(conn: sqlite3.Connection, table: str) -> list[str]:
-    """Column names of ``table`` (empty when there is no such table or view)."""
-    return [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
-
-
-def cluster_run_id(conn: sqlite3.Connection, run_id: str | None = None) -> str | None:
-    """The run whose clusters are exported: ``run_id`` if it has clusters, else the latest that has."""
-    columns = table_columns(conn, "clusters")
-    if not columns:
-        raise StoreError("the store has no clusters table yet: run 02_cluster first")
-    if "run_id" not in columns:
-        return None
-    if (
-        run_id
-        and conn.execute("SELECT 1 FROM clusters WHERE run_id = ? LIMIT 1", (run_id,)).fetchone()
-    ):
-        return run_id
-    row = conn.execute(
-        "SELECT c.run_id FROM clusters AS c LEFT JOIN runs AS r ON r.id = c.run_id"
-        " GROUP BY c.run_id ORDER BY MAX(r.started_at) DESC, MAX(c.id) DESC LIMIT 1"
-    ).fetchone()
-    if row is None:
-        raise StoreError("the store has no clusters yet: run 02_cluster first")
-    return str(row[0])
-
-
 def _json_list(value: Any) -> list[Any]:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return []
@@ -101,60 +77,10 @@ def _json_list(value: Any) -> list[Any]:
     return [value]
 
 
-def read_cards(conn: sqlite3.Connection, cluster_ids: list[int]) -> pd.DataFrame:
-    """Every card (all sources) of these clusters; empty when 03_describe has not run."""
-    if "cluster_id" not in table_columns(conn, "cluster_cards") or not cluster_ids:
-        return pd.DataFrame()
-    cards = pd.read_sql_query("SELECT * FROM cluster_cards ORDER BY cluster_id, source", conn)
-    cards = cards[cards["cluster_id"].isin(set(cluster_ids))].reset_index(drop=True)
-    for column in ("keywords", "representative_ids"):
-        if column in cards.columns:
-            cards[column] = cards[column].map(_json_list)
-    return cards
-
-
-def chosen_cards(cards: pd.DataFrame, clusters: pd.DataFrame) -> pd.DataFrame:
-    """One card per cluster: the one 03_describe chose for the reference columns (same name),
-    else a working LLM card, else the offline card, else a failed one."""
-    if cards.empty:
-        return cards
-    chosen_name = dict(
-        zip(clusters["id"], clusters.get("llm_pattern_name", pd.Series()), strict=False)
-    )
-    ok = (
-        cards["failure"].isna()
-        if "failure" in cards.columns
-        else pd.Series(True, index=cards.index)
-    )
-    same = cards["pattern_name"] == cards["cluster_id"].map(chosen_name)
-    rank = np.where(
-        ok & same, 0, np.where(ok & (cards["source"] != "offline"), 1, np.where(ok, 2, 3))
-    )
-    order = cards.assign(_rank=rank).sort_values(["cluster_id", "_rank", "source"])
-    return order.drop_duplicates("cluster_id").drop(columns="_rank").reset_index(drop=True)
-
-
-def read_quality(conn: sqlite3.Connection, run_id: str | None) -> pd.DataFrame:
-    """Label-quality figures of a cluster run, one row per (source, level); may be empty."""
-    if run_id is None or "figures" not in table_columns(conn, "card_quality"):
-        return pd.DataFrame()
-    rows = conn.execute(
-        "SELECT source, level, figures FROM card_quality WHERE cluster_run_id = ?"
-        " ORDER BY source, level",
-        (run_id,),
-    ).fetchall()
-    return pd.DataFrame([{"source": r[0], **json.loads(r[2]), "level": r[1]} for r in rows])
-
-
-def _read_clusters(
-    conn: sqlite3.Connection, run_id: str | None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    where, args = ("WHERE run_id = ?", (run_id,)) if run_id is not None else ("", ())
-    clusters = pd.read_sql_query(
-        f"SELECT * FROM clusters {where} ORDER BY level, comment_count DESC, id", conn, params=args
-    )
-    all_cards = read_cards(conn, clusters["id"].tolist())
-    cards = chosen_cards(all_cards, clusters)
+def _read_clusters(conn: sqlite3.Connection, run_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    clusters = cluster_table(conn, run_id)
+    all_cards = read_stored_cards(conn, run_id)
+    cards = shown_cards(all_cards, shown_names(clusters))
     if not cards.empty:
         cards = cards.rename(columns={c: f"card_{c}" for c in cards.columns if c != "cluster_id"})
         clusters = clusters.merge(cards, how="left", left_on="id", right_on="cluster_id").drop(
@@ -166,35 +92,33 @@ def _read_clusters(
     return clusters, all_cards
 
 
+def shown_names(clusters: pd.DataFrame) -> dict[int, object]:
+    """Cluster id -> the name its reference columns show (what :func:`shown_cards` reads back)."""
+    return dict(zip(clusters["id"], clusters["llm_pattern_name"], strict=True))
+
+
 def _item_cluster_ids(
     conn: sqlite3.Connection,
     items: pd.DataFrame,
     clusters: pd.DataFrame,
     levels: list[int],
-    run_id: str | None,
+    run_id: str,
 ) -> None:
     """Add ``cluster_id_lN`` (and the membership scores per level) to ``items``, in place."""
-    member_columns = table_columns(conn, "memberships")
-    scores = [c for c in _SCORE_COLUMNS if c in member_columns]
     members = pd.DataFrame()
-    if {"item_id", "cluster_id", "level"} <= set(member_columns) and len(clusters):
-        where, args = ("WHERE run_id = ?", (run_id,)) if "run_id" in member_columns else ("", ())
-        members = pd.read_sql_query(
-            f"SELECT item_id, level, cluster_id{''.join(', ' + c for c in scores)}"
-            f" FROM memberships {where}",
-            conn,
-            params=args,
-        )
+    if len(clusters):
+        members = read_memberships(conn, run_id, check_current=False)
     if len(members):  # this run's memberships are the authority when present
         for level in levels:
             part = members[members["level"] == level].drop_duplicates("item_id")
             mapping = part.set_index("item_id")
             items[f"cluster_id_l{level}"] = items["id"].map(mapping["cluster_id"]).astype("Int64")
-            for column in scores:
+            for column in _SCORE_COLUMNS:
                 items[f"{column}_l{level}"] = items["id"].map(mapping[column]).astype("Float64")
         return
-    # no memberships table: the reference columns hold the label number of a cluster
-    # named "L<level>_<label>" (the reference's convention) or else its clusters.id
+    # no memberships (a store filled as the reference did): the reference columns hold the
+    # label number of a cluster named "L<level>_<label>" (the reference's convention) or
+    # else its clusters.id
     for level in levels:
         raw = items[LEVEL_COLUMNS[level]]
         at_level = clusters[clusters["level"] == level]
@@ -212,8 +136,7 @@ def _item_cluster_ids(
 def _label_positions(items: pd.DataFrame, clusters: pd.DataFrame, levels: list[int]) -> None:
     """2D label position per cluster: the stored one (02_cluster's label anchor), else the
     member nearest the members' median (so the label sits inside the cluster)."""
-    stored_x = clusters["x"] if "x" in clusters.columns else pd.Series(np.nan, index=clusters.index)
-    stored_y = clusters["y"] if "y" in clusters.columns else pd.Series(np.nan, index=clusters.index)
+    stored_x, stored_y = clusters["x"], clusters["y"]
     xs = np.full(len(clusters), np.nan)
     ys = np.full(len(clusters), np.nan)
     index = {cid: i for i, cid in enumerate(clusters["id"].tolist())}
@@ -244,21 +167,13 @@ def _label_positions(items: pd.DataFrame, clusters: pd.DataFrame, levels: list[i
 
 def load_export_data(conn: sqlite3.Connection, *, run_id: str | None = None) -> ExportData:
     """Items and the clusters of ``run_id`` (or of the latest clustered run) from the store."""
-    run = cluster_run_id(conn, run_id)
+    run = exported_cluster_run(conn, run_id)
     if run_id and run != run_id:
         log.info("run %s has no clusters of its own; exporting those of run %s", run_id, run)
-    if run is not None:
-        # never export a clustering of other items than the current ones (01 -> 04 without 02)
-        check_clustering_current(conn, run)
+    # never export a clustering of other items than the current ones (01 -> 04 without 02)
+    check_clustering_current(conn, run)
     clusters, cards = _read_clusters(conn, run)
-    items = pd.read_sql_query(
-        "SELECT id, external_id, content, metadata, created_at, umap_x AS x, umap_y AS y, "
-        + ", ".join(LEVEL_COLUMNS.values())
-        + " FROM items ORDER BY id",
-        conn,
-    )
-    for column in LEVEL_COLUMNS.values():
-        items[column] = items[column].astype("Int64")
+    items = read_items(conn)
     levels = sorted(int(v) for v in clusters["level"].unique()) if len(clusters) else [1, 2, 3]
     levels = [lv for lv in levels if lv in LEVEL_COLUMNS]
     _item_cluster_ids(conn, items, clusters, levels, run)

@@ -36,7 +36,9 @@ from tqdm import tqdm
 from thememap.errors import BadRow, BadRowsError, InputError
 from thememap.ingest.readers import Record, detect_format, read_records
 from thememap.ingest.rows import Item, RowError, make_item
+from thememap.store import item_load
 from thememap.store.connection import transaction
+from thememap.store.items import has_items
 from thememap.store.view import bump_items_version
 
 if TYPE_CHECKING:
@@ -47,7 +49,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _CHUNK = 2000
-_SQL_VARS = 900  # ids per IN (...) query; well under SQLite's variable limit
 
 
 @dataclass
@@ -140,9 +141,9 @@ class _Loader:
 
     def add_chunk(self, chunk: list[tuple[int, Item]]) -> None:
         ids = list(dict.fromkeys(item.external_id for _, item in chunk))
-        known = self._known_ids(ids)
-        hashes = self._known_hashes(list({item.content_hash for _, item in chunk}))
-        new_items: list[tuple[str, str, str, str | None, str, str]] = []
+        known = item_load.known_items(self.conn, ids)
+        hashes = item_load.known_hashes(self.conn, list({item.content_hash for _, item in chunk}))
+        new_items: list[item_load.ItemRow] = []
         new_lines: list[tuple[str, int]] = []
         for line, item in chunk:
             previous = known.get(item.external_id)
@@ -156,32 +157,26 @@ class _Loader:
             hashes.add(item.content_hash)
             if self.dated and item.created_at is None:
                 self.report.without_date += 1
-            new_items.append(
-                (
-                    item.external_id,
-                    item.content,
-                    item.metadata_json(),
-                    item.created_at,
-                    item.content_hash,
-                    self.source,
-                )
-            )
+            new_items.append(self._row(item))
             new_lines.append((item.external_id, line))
-        self.conn.executemany(
-            "INSERT INTO items(external_id, content, metadata, created_at, content_hash, source)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            new_items,
-        )
-        self.conn.executemany("INSERT INTO temp.load_lines VALUES (?, ?)", new_lines)
+        item_load.add_items(self.conn, new_items, new_lines)
         self.report.added += len(new_items)
+
+    def _row(self, item: Item) -> item_load.ItemRow:
+        return (
+            item.external_id,
+            item.content,
+            item.metadata_json(),
+            item.created_at,
+            item.content_hash,
+            self.source,
+        )
 
     def _seen_before(self, line: int, item: Item, content: str, first_line: int | None) -> bool:
         """Count a known id; True when its stored text was replaced (mirror mode)."""
         if content == item.content:
             if first_line is None:  # in the store before this load: note it as in the file
-                self.conn.execute(
-                    "INSERT OR IGNORE INTO temp.load_lines VALUES (?, ?)", (item.external_id, line)
-                )
+                item_load.note_line(self.conn, item.external_id, line)
             self.report.already_present += 1
             return False
         if first_line is None and self.mirror:
@@ -203,55 +198,12 @@ class _Loader:
 
     def _replace(self, line: int, item: Item) -> None:
         # same id, new text: the item keeps its id; its old vector stays in embeddings
-        self.conn.execute(
-            "UPDATE items SET content = ?, metadata = ?, created_at = ?, content_hash = ?,"
-            " source = ?, loaded_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE external_id = ?",
-            (
-                item.content,
-                item.metadata_json(),
-                item.created_at,
-                item.content_hash,
-                self.source,
-                item.external_id,
-            ),
-        )
-        self.conn.execute("INSERT INTO temp.load_lines VALUES (?, ?)", (item.external_id, line))
+        item_load.replace_item(self.conn, self._row(item), line)
         self.report.changed += 1
 
     def remove_unseen(self) -> None:
         """Mirror mode: items whose id this file did not hold leave the items table."""
-        cursor = self.conn.execute(
-            "DELETE FROM items WHERE external_id NOT IN (SELECT external_id FROM temp.load_lines)"
-        )
-        self.report.removed = max(cursor.rowcount, 0)
-
-    def _known_ids(self, ids: list[str]) -> dict[str, tuple[str, int | None]]:
-        known: dict[str, tuple[str, int | None]] = {}
-        for start in range(0, len(ids), _SQL_VARS):
-            part = ids[start : start + _SQL_VARS]
-            marks = ",".join("?" * len(part))
-            rows = self.conn.execute(
-                "SELECT i.external_id, i.content, l.line FROM items AS i"
-                " LEFT JOIN temp.load_lines AS l ON l.external_id = i.external_id"
-                f" WHERE i.external_id IN ({marks})",
-                part,
-            )
-            for external_id, content, line in rows:
-                known[external_id] = (content, line)
-        return known
-
-    def _known_hashes(self, hashes: list[str]) -> set[str]:
-        found: set[str] = set()
-        for start in range(0, len(hashes), _SQL_VARS):
-            part = hashes[start : start + _SQL_VARS]
-            marks = ",".join("?" * len(part))
-            found.update(
-                row[0]
-                for row in self.conn.execute(
-                    f"SELECT DISTINCT content_hash FROM items WHERE content_hash IN ({marks})", part
-                )
-            )
-        return found
+        self.report.removed = item_load.remove_unseen(self.conn)
 
 
 def load_items(
@@ -294,11 +246,7 @@ def load_items(
             except RowError as err:
                 report.bad_rows.append(BadRow(str(file), record.line, err.reason, err.item_id))
 
-    conn.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS load_lines"
-        " (external_id TEXT PRIMARY KEY, line INTEGER NOT NULL)"
-    )
-    conn.execute("DELETE FROM temp.load_lines")
+    item_load.start_load(conn)
     loader = _Loader(
         conn,
         report,
@@ -316,14 +264,14 @@ def load_items(
                 raise BadRowsError(report.bad_rows)
             good = report.added + report.already_present + report.changed
             # mirroring a file with no usable row would empty the map: an input error too
-            if good == 0 and (params.mirror or _store_is_empty(conn)):
+            if good == 0 and (params.mirror or not has_items(conn)):
                 raise _nothing_loaded(report, params)
             if params.mirror:
                 loader.remove_unseen()
             if report.added or report.changed or report.removed:
                 bump_items_version(conn)
     finally:
-        conn.execute("DELETE FROM temp.load_lines")
+        item_load.end_load(conn)
     report.seconds = time.perf_counter() - started
     _log_summary(report)
     return report
@@ -362,10 +310,6 @@ def check_input_file(file: Path) -> None:
             pass
     except OSError as err:
         raise InputError(f"{file}: cannot be read ({err.strerror or err})") from None
-
-
-def _store_is_empty(conn: sqlite3.Connection) -> bool:
-    return conn.execute("SELECT 1 FROM items LIMIT 1").fetchone() is None
 
 
 def _nothing_loaded(report: LoadReport, params: InputParams) -> InputError:

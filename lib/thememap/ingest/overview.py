@@ -1,7 +1,7 @@
 """What is in the store: counts, duplicates, text lengths, items over time (tables, no plots).
 
-Everything is computed in SQL or from one column at a time, so it stays cheap
-at a million items. The plots for these live in :mod:`thememap.plots`.
+The counts come from :mod:`thememap.store.item_stats` (SQL, or one column at a
+time), so they stay cheap at a million items. The plots for these live in :mod:`thememap.plots`.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ import sqlite3
 import pandas as pd
 
 from thememap.notebook_display import with_empty_note
+from thememap.store.item_stats import corpus_counts, created_at_values, shared_texts
+from thememap.store.item_stats import text_lengths as text_lengths  # the notebooks' name
 
 # Period for items_over_time, by the span the dates cover (days): about 30-250 bins.
 _FREQS = ((60, "D"), (730, "W"), (25 * 365, "MS"))
@@ -24,22 +26,8 @@ def corpus_overview(conn: sqlite3.Connection, *, max_chars: int | None = None) -
     ``max_chars`` (``params.input.max_chars``), also how many texts are longer
     and will be cut before embedding.
     """
-    # one table scan, plus the content_hash index for the distinct count
-    row = conn.execute(
-        """
-        SELECT COUNT(*) AS items,
-               COUNT(created_at) AS dated,
-               MIN(created_at) AS first_date,
-               MAX(created_at) AS last_date,
-               AVG(LENGTH(content)) AS mean_chars,
-               SUM(LENGTH(content) > ?) AS cut
-        FROM items
-        """,
-        (max_chars if max_chars is not None else -1,),
-    ).fetchone()
-    distinct = conn.execute(
-        "SELECT COUNT(*) FROM (SELECT DISTINCT content_hash FROM items)"
-    ).fetchone()[0]
+    row = corpus_counts(conn, max_chars=max_chars)
+    distinct = row["distinct"]
     items = int(row["items"])
     overview: dict[str, object] = {
         "items": items,
@@ -55,20 +43,6 @@ def corpus_overview(conn: sqlite3.Connection, *, max_chars: int | None = None) -
     return pd.Series(overview, name="corpus", dtype=object)
 
 
-def text_lengths(conn: sqlite3.Connection) -> pd.DataFrame:
-    """Per item: ``chars`` and ``words`` (whitespace-separated runs, counted in SQL), by item id."""
-    return pd.read_sql_query(
-        """
-        SELECT id,
-               LENGTH(content) AS chars,
-               LENGTH(TRIM(content)) - LENGTH(REPLACE(TRIM(content), ' ', '')) + 1 AS words
-        FROM items ORDER BY id
-        """,
-        conn,
-        index_col="id",
-    )
-
-
 def length_summary(lengths: pd.DataFrame) -> pd.DataFrame:
     """Quantiles of :func:`text_lengths` (count, mean, min, 5/25/50/75/95/99 %, max)."""
     return lengths.describe(percentiles=[0.05, 0.25, 0.5, 0.75, 0.95, 0.99]).T.round(1)
@@ -81,9 +55,7 @@ def items_over_time(conn: sqlite3.Connection, *, freq: str | None = None) -> pd.
     is picked from the span. Dates stored at month or year precision
     ("2024-05") count at the start of their month or year.
     """
-    values = pd.read_sql_query("SELECT created_at FROM items WHERE created_at IS NOT NULL", conn)[
-        "created_at"
-    ]
+    values = created_at_values(conn)
     if values.empty:
         return None
     stamps = pd.to_datetime(values, format="ISO8601", utc=True).dt.tz_localize(None)
@@ -107,15 +79,7 @@ def _period_alias(freq: str) -> str:
 
 def top_duplicates(conn: sqlite3.Connection, *, n: int = 10, width: int = 80) -> pd.DataFrame:
     """The ``n`` texts shared by the most items (count and a shortened sample content)."""
-    rows = pd.read_sql_query(
-        """
-        SELECT COUNT(*) AS items, MIN(content) AS content
-        FROM items GROUP BY content_hash HAVING COUNT(*) > 1
-        ORDER BY items DESC, content LIMIT ?
-        """,
-        conn,
-        params=(n,),
-    )
+    rows = shared_texts(conn, n=n)
     rows["content"] = rows["content"].map(
         lambda text: text if len(text) <= width else text[: width - 3] + "..."
     )

@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import gzip
 import json
-import sqlite3
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 from thememap.errors import InputError
+from thememap.store.sqlite_input import Undecodable, input_table_rows
 
 FORMATS = ("csv", "tsv", "jsonl", "parquet", "text", "sqlite")
 
@@ -232,17 +232,6 @@ def read_parquet(path: Path, *, text_field: str, batch_size: int = 10_000) -> It
             yield Record(row, fields)
 
 
-class _Undecodable(bytes):
-    """A TEXT value SQLite holds that is not valid UTF-8 (kept as bytes to report it)."""
-
-
-def _sqlite_text(value: bytes) -> str | _Undecodable:
-    try:
-        return value.decode("utf-8")
-    except UnicodeDecodeError:
-        return _Undecodable(value)
-
-
 def read_sqlite(path: Path, *, table: str, text_field: str) -> Iterator[Record]:
     """Rows of ``table`` in a SQLite file (read-only), in rowid order; ``line`` is the 1-based row.
 
@@ -250,42 +239,15 @@ def read_sqlite(path: Path, *, table: str, text_field: str) -> Iterator[Record]:
     schema) is unpacked into the row's fields; the reference's derived columns
     (embedding, cluster labels, UMAP coordinates) are left out.
     """
-    if not path.is_file():
-        raise InputError(f"{path}: input file not found")
-    try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        conn.text_factory = _sqlite_text
-        columns = [row[1] for row in conn.execute(f"PRAGMA table_info({_quote(table)})")]
-    except sqlite3.DatabaseError as err:
-        raise InputError(f"{path}: not a readable SQLite file ({err})") from None
-    try:
-        if not columns:
-            tables = [
-                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
-            ]
-            raise InputError(
-                f"{path}: no table {table!r} (tables: {', '.join(tables) or 'none'}); "
-                "set input.sqlite_table"
-            )
-        if text_field not in columns:
-            raise InputError(
-                f"{path}: table {table!r} has no column {text_field!r} "
-                f"(columns: {', '.join(columns)}); set input.text_field"
-            )
-        wanted = [c for c in columns if c not in REFERENCE_DERIVED_COLUMNS]
-        select = ", ".join(_quote(c) for c in wanted)
-        try:
-            cursor = conn.execute(f"SELECT {select} FROM {_quote(table)} ORDER BY rowid")
-        except sqlite3.OperationalError:  # a WITHOUT ROWID table keeps its own order
-            cursor = conn.execute(f"SELECT {select} FROM {_quote(table)}")
-        for number, values in enumerate(cursor, start=1):
-            yield _sqlite_record(number, dict(zip(wanted, values, strict=True)))
-    finally:
-        conn.close()
+    rows = input_table_rows(
+        path, table=table, text_field=text_field, leave_out=REFERENCE_DERIVED_COLUMNS
+    )
+    for number, fields in enumerate(rows, start=1):
+        yield _sqlite_record(number, fields)
 
 
 def _sqlite_record(number: int, fields: dict[str, Any]) -> Record:
-    spoiled = [name for name, value in fields.items() if isinstance(value, _Undecodable)]
+    spoiled = [name for name, value in fields.items() if isinstance(value, Undecodable)]
     if spoiled:
         return Record(number, None, f"undecodable bytes (not valid UTF-8) in column {spoiled[0]}")
     meta = fields.get("metadata")
@@ -302,10 +264,6 @@ def _sqlite_record(number: int, fields: dict[str, Any]) -> Record:
     elif meta is None or (isinstance(meta, str) and not meta.strip()):
         fields.pop("metadata", None)
     return Record(number, fields)
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def read_records(

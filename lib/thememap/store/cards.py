@@ -18,6 +18,7 @@ import sqlite3
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from thememap.store.connection import transaction
@@ -28,6 +29,11 @@ if TYPE_CHECKING:  # the store imports no step: these are only the shapes it sto
     from thememap.describe.quality import LevelQuality
 
 # Tables: migration 004_cluster_cards in store/migrations.py.
+
+# the card fields the reference columns (clusters.llm_*, strength_score) hold
+_CARD_FIELDS = ("pattern_name", "summary", "category", "strength")
+# the clusters table's columns read_cards joins to each card
+_CLUSTER_COLUMNS = ("level", "name", "parent_id", "comment_count")
 
 
 def put_cards(conn: sqlite3.Connection, cards: Iterable[Card]) -> int:
@@ -81,7 +87,7 @@ def read_cards(
         "SELECT k.cluster_id, c.level, c.name, c.parent_id, c.comment_count, k.source,"
         " k.pattern_name, k.summary, k.category, k.strength, k.keywords,"
         " k.representative_ids, k.coherence, k.category_scores, k.retrieval_rank, k.failure,"
-        " k.requests, k.input_tokens, k.output_tokens, k.cost_usd, k.cached"
+        " k.requests, k.input_tokens, k.output_tokens, k.cost_usd, k.cached, k.created_at"
         " FROM cluster_cards AS k JOIN clusters AS c ON c.id = k.cluster_id"
         " WHERE c.run_id = ?"
     )
@@ -95,11 +101,25 @@ def read_cards(
     return frame
 
 
+def card_preference(source: str, failure: object) -> int:
+    """THE rule for which card a cluster shows, as a preference (lowest wins): an LLM card
+    that succeeded (0), else the offline card (1), else a failed card (2).
+
+    ``failure`` is the card's failure reason (a string) or empty (None / NaN). Used by
+    :func:`thememap.describe.cards.choose_card` (the reference columns, :func:`thememap.fit`),
+    :func:`read_effective_cards` and :func:`shown_cards` (the exports and the map) alike.
+    """
+    if isinstance(failure, str):
+        return 2
+    return 1 if source == "offline" else 0
+
+
 def read_effective_cards(
     conn: sqlite3.Connection, cluster_run_id: str, source: str
 ) -> pd.DataFrame:
     """One card per cluster as the reference columns hold it: ``source``'s card where it
-    succeeded, else the offline card; ``card_source`` says which, ``llm_failure`` why not."""
+    wins (:func:`card_preference`), else the offline card; ``card_source`` says which,
+    ``llm_failure`` why not."""
     offline = read_cards(conn, cluster_run_id, "offline")
     if source == "offline":
         return offline.assign(card_source="offline", llm_failure=None)
@@ -111,7 +131,9 @@ def read_effective_cards(
             {str(k): v for k, v in llm.loc[cid].items()} if cid in llm.index else None
         )
         row: dict[str, Any] = {str(k): v for k, v in card.items()}
-        if other is not None and not isinstance(other["failure"], str):
+        if other is not None and card_preference(source, other["failure"]) < card_preference(
+            "offline", card["failure"]
+        ):
             row.update({k: other[k] for k in _CARD_FIELDS})
             row.update(card_source=source, llm_failure=None)
         else:
@@ -121,7 +143,34 @@ def read_effective_cards(
     return pd.DataFrame(rows)
 
 
-_CARD_FIELDS = ("pattern_name", "summary", "category", "strength")
+def read_stored_cards(conn: sqlite3.Connection, cluster_run_id: str) -> pd.DataFrame:
+    """Every card of a run's clusters (all sources) with the table's own columns, by cluster
+    and source: keywords and representative ids as lists, ``category_scores`` as stored
+    (JSON text), as the exports write them."""
+    cards = read_cards(conn, cluster_run_id).drop(columns=list(_CLUSTER_COLUMNS))
+    cards["category_scores"] = cards["category_scores"].map(json.dumps)
+    return cards.sort_values(["cluster_id", "source"]).reset_index(drop=True)
+
+
+def shown_cards(cards: pd.DataFrame, shown_names: Mapping[int, object]) -> pd.DataFrame:
+    """One row of ``cards`` per cluster: the card the reference columns show.
+
+    ``shown_names`` maps a cluster id to its ``clusters.llm_pattern_name``: 03_describe
+    filled it from the card :func:`card_preference` chose, so a working card of that name
+    is the one shown; a cluster whose reference columns name none of its cards (filled
+    by hand, or not at all) gets the preferred card. Ties go by source name.
+    """
+    if cards.empty:
+        return cards
+    named = cards["pattern_name"] == cards["cluster_id"].map(shown_names)
+    ok = ~cards["failure"].map(lambda failure: isinstance(failure, str))
+    preference = [
+        card_preference(source, failure)
+        for source, failure in zip(cards["source"], cards["failure"], strict=True)
+    ]
+    rank = np.where(named & ok, -1, preference)
+    order = cards.assign(_rank=rank).sort_values(["cluster_id", "_rank", "source"])
+    return order.drop_duplicates("cluster_id").drop(columns="_rank").reset_index(drop=True)
 
 
 def fill_reference_columns(conn: sqlite3.Connection, chosen: Mapping[int, Card]) -> int:
@@ -155,10 +204,11 @@ def put_quality(
 def read_quality(conn: sqlite3.Connection, cluster_run_id: str) -> pd.DataFrame:
     """Label-quality figures of a cluster run, one row per (source, level)."""
     rows = conn.execute(
-        "SELECT source, figures FROM card_quality WHERE cluster_run_id = ? ORDER BY source, level",
+        "SELECT source, level, figures FROM card_quality WHERE cluster_run_id = ?"
+        " ORDER BY source, level",
         (cluster_run_id,),
     ).fetchall()
-    return pd.DataFrame([{"source": r[0], **json.loads(r[1])} for r in rows])
+    return pd.DataFrame([{"source": r[0], **json.loads(r[2]), "level": r[1]} for r in rows])
 
 
 class SqliteCache:

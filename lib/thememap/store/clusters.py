@@ -12,10 +12,12 @@ import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from thememap.errors import StoreError
 from thememap.store.connection import transaction
 from thememap.store.vectors import to_blob
 from thememap.store.view import check_clustering_current, record_cluster_view
@@ -171,6 +173,50 @@ def latest_cluster_run(conn: sqlite3.Connection) -> str | None:
     """The run whose clusters were written last (None when there are none)."""
     row = conn.execute("SELECT run_id FROM clusters ORDER BY id DESC LIMIT 1").fetchone()
     return None if row is None else str(row[0])
+
+
+def exported_cluster_run(conn: sqlite3.Connection, run_id: str | None = None) -> str:
+    """The run whose clusters are exported: ``run_id`` if it has clusters, else the run
+    started last among those that have (raises :class:`StoreError` when none has)."""
+    if (
+        run_id
+        and conn.execute("SELECT 1 FROM clusters WHERE run_id = ? LIMIT 1", (run_id,)).fetchone()
+    ):
+        return run_id
+    row = conn.execute(
+        "SELECT c.run_id FROM clusters AS c LEFT JOIN runs AS r ON r.id = c.run_id"
+        " GROUP BY c.run_id ORDER BY MAX(r.started_at) DESC, MAX(c.id) DESC LIMIT 1"
+    ).fetchone()
+    if row is None:
+        raise StoreError("the store has no clusters yet: run 02_cluster first")
+    return str(row[0])
+
+
+# every column, so a column a later migration adds reaches the exports with no change here
+_EVERY_COLUMN = "SELECT * FROM clusters WHERE run_id = ? ORDER BY level, comment_count DESC, id"
+
+
+def cluster_table(conn: sqlite3.Connection, run_id: str) -> pd.DataFrame:
+    """A run's clusters with every stored column (JSON columns as text), by level, then size."""
+    return pd.read_sql_query(_EVERY_COLUMN, conn, params=(run_id,))
+
+
+def cluster_records(conn: sqlite3.Connection, run_id: str) -> list[dict[str, Any]]:
+    """:func:`cluster_table` as plain records (Python values, as SQLite returns them)."""
+    return [dict(row) for row in conn.execute(_EVERY_COLUMN, (run_id,))]
+
+
+def clusters_per_level(conn: sqlite3.Connection, run_id: str) -> dict[int, int]:
+    """How many clusters each level of ``run_id`` has; a run without clusters of its own
+    (one that only exported) counts those of the run whose clusters were written last."""
+    count = "SELECT level, COUNT(*) FROM clusters WHERE run_id = ? GROUP BY level ORDER BY level"
+    rows = conn.execute(count, (run_id,)).fetchall()
+    if not rows:
+        rows = conn.execute(
+            "SELECT level, COUNT(*) FROM clusters WHERE run_id = "
+            "(SELECT run_id FROM clusters ORDER BY id DESC LIMIT 1) GROUP BY level"
+        ).fetchall()
+    return {int(level): int(n) for level, n in rows}
 
 
 def read_clusters(conn: sqlite3.Connection, run_id: str | None = None) -> pd.DataFrame:

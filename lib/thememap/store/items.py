@@ -8,9 +8,17 @@ from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from thememap.store.connection import transaction
 from thememap.store.view import bump_items_version
+
+# the reference's label-number column of each level (02_cluster fills them)
+LEVEL_COLUMNS = {1: "embedding_cluster_l1", 2: "embedding_cluster_l2", 3: "embedding_cluster_l3"}
+INSERT_ITEM = (
+    "INSERT INTO items(external_id, content, metadata, created_at, content_hash, source)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
 
 
 def item_texts(conn: sqlite3.Connection) -> list[str]:
@@ -32,11 +40,7 @@ def insert_items(
     ids = []
     with transaction(conn):
         for row in rows:
-            cur = conn.execute(
-                "INSERT INTO items(external_id, content, metadata, created_at, content_hash,"
-                " source) VALUES (?, ?, ?, ?, ?, ?)",
-                row,
-            )
+            cur = conn.execute(INSERT_ITEM, row)
             ids.append(int(cur.lastrowid or 0))
         bump_items_version(conn)
     return np.asarray(ids, dtype=np.int64)
@@ -69,3 +73,32 @@ def set_content_hashes(conn: sqlite3.Connection, changed: list[tuple[str, int]])
 def item_contents(conn: sqlite3.Connection) -> dict[int, str]:
     """Item id -> raw text."""
     return {int(r[0]): str(r[1]) for r in conn.execute("SELECT id, content FROM items")}
+
+
+def has_items(conn: sqlite3.Connection) -> bool:
+    """Whether the store holds any item."""
+    return conn.execute("SELECT 1 FROM items LIMIT 1").fetchone() is not None
+
+
+def read_items(conn: sqlite3.Connection) -> pd.DataFrame:
+    """Every item by id: ``id, external_id, content, metadata`` (JSON text), ``created_at``,
+    its map position ``x, y`` and the reference level columns (:data:`LEVEL_COLUMNS`, Int64)."""
+    items = pd.read_sql_query(
+        "SELECT id, external_id, content, metadata, created_at, umap_x AS x, umap_y AS y, "
+        + ", ".join(LEVEL_COLUMNS.values())
+        + " FROM items ORDER BY id",
+        conn,
+    )
+    for column in LEVEL_COLUMNS.values():
+        items[column] = items[column].astype("Int64")
+    return items
+
+
+def positioned_items(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    """The items that have a map position, by id, with the reference's columns
+    (``umap_x``, ``umap_y``, :data:`LEVEL_COLUMNS`) and ``external_id``."""
+    return conn.execute(
+        "SELECT id, content, metadata, created_at, umap_x, umap_y,"
+        " embedding_cluster_l1, embedding_cluster_l2, embedding_cluster_l3, external_id"
+        " FROM items WHERE umap_x IS NOT NULL AND umap_y IS NOT NULL ORDER BY id"
+    ).fetchall()

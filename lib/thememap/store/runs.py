@@ -144,6 +144,16 @@ def finish_run(conn: sqlite3.Connection, run_id: str, status: str) -> None:
         )
 
 
+def run_record(conn: sqlite3.Connection, run_id: str) -> dict[str, Any] | None:
+    """A run's ``versions`` (JSON text), ``started_at``, ``finished_at``, ``status`` and
+    ``params_file``; None when there is no such run."""
+    row = conn.execute(
+        "SELECT versions, started_at, finished_at, status, params_file FROM runs WHERE id = ?",
+        (run_id,),
+    ).fetchone()
+    return None if row is None else dict(row)
+
+
 def run_steps(conn: sqlite3.Connection, run_id: str) -> list[dict[str, Any]]:
     """The steps recorded for a run, in the order they started."""
     rows = conn.execute(
