@@ -2,9 +2,10 @@
 
 1. (above ``sample_threshold`` rows) fit on a seeded sample, assign the rest later;
 2. one cosine kNN graph of the fitted rows (:mod:`thememap.cluster.knn`), reused by the map;
-3. fine level: spherical k-means in the graph's spectral embedding
-   (:mod:`thememap.cluster.spectral`), several restarts, the consensus one kept
-   (:mod:`thememap.cluster.partition`);
+3. fine level: spherical k-means in a 10-d UMAP of that graph (min_dist 0, a fixed
+   seed: the space is a function of the data, as the graph is) or in its spectral
+   embedding (:mod:`thememap.cluster.spectral`), several restarts, the consensus one
+   kept (:mod:`thememap.cluster.partition`);
 4. a merge tree over the fine clusters: greedy modularity on the kNN edges between
    them (default) or size-weighted Ward on their centroids (:mod:`thememap.cluster.merge`);
 5. the coarsest count chosen by modularity on the kNN graph, the levels between
