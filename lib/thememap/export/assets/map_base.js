@@ -17,9 +17,9 @@ var state = {
 var kids = C.map(function () { return []; });
 C.forEach(function (c, i) { if (c.parent >= 0) kids[c.parent].push(i); });
 
-function escape(s) {
+function escape(s) {  // for plotly's text (a small HTML subset): numeric entities, which it decodes
   return String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+    .replace(/"/g, "&#34;").replace(/'/g, "&#39;");
 }
 function wrapLines(s, width) {  // words into lines of at most ~width characters
   var words = String(s).split(/\s+/), lines = [], line = "";

@@ -1,6 +1,12 @@
 /* part 6: the selection (lasso, box, a theme, a legend value): listed with a count,
    downloaded as CSV, ids copied. */
 var selPane = byId("tm-selection"), selCount = byId("tm-selcount");
+var ownUpdate = false;  // our own clearing of plotly's selection fires plotly_deselect: not the user's
+function plotSelection() {
+  ownUpdate = true;
+  return Plotly.update(gd, { selectedpoints: [selectedPositions()] }, { selections: [] })
+    .then(function () { ownUpdate = false; }, function (e) { ownUpdate = false; throw e; });
+}
 function selectedItems() {
   var out = [];
   if (state.selected) for (var i = 0; i < N; i++) if (state.selected[i]) out.push(i);
@@ -13,13 +19,12 @@ function setSelection(idx, label, stay) {  // stay: keep the panel on its curren
   state.selectedLabel = label;
   // plotly keeps the lasso's outline (layout.selections) and would re-apply it on the
   // next redraw; the selection is ours from here on
-  return Plotly.update(gd, { selectedpoints: [selectedPositions()] }, { selections: [] })
-    .then(function () { showSelection(); return stay ? null : openPane("selection"); });
+  return plotSelection().then(function () { showSelection(); return stay ? null : openPane("selection"); });
 }
 function clearSelection() {
   state.selected = null; state.selectedLabel = "";
   showSelection();
-  return Plotly.update(gd, { selectedpoints: [null] }, { selections: [] });
+  return plotSelection();
 }
 function selectWhere(test, label) {
   var v = state.visible, idx = [];

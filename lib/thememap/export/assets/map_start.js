@@ -49,11 +49,11 @@ Plotly.newPlot(gd, traces(), layout, config).then(function () {
     if (p && p.pointIndex !== undefined) showItem(state.visible[p.pointIndex]);
   });
   gd.on("plotly_selected", function (ev) {  // lasso or box
-    if (!ev || !ev.points) return;
+    if (!ev || !ev.points || ownUpdate) return;
     var idx = ev.points.map(function (p) { return state.visible[p.pointIndex]; });
     setTimeout(function () { setSelection(idx, (gd._fullLayout.dragmode === "lasso" ? "lasso" : "box") + " on the map"); }, 0);
   });
-  gd.on("plotly_deselect", function () { if (state.selected) clearSelection(); });
+  gd.on("plotly_deselect", function () { if (state.selected && !ownUpdate) clearSelection(); });
   window.addEventListener("resize", function () { Plotly.Plots.resize(gd).then(placeLabels); });
   document.body.dataset.ready = "1";
   document.body.dataset.renderMs = String(Math.round(performance.now() - t0));
