@@ -84,8 +84,9 @@ def _cards(
     clusters = data.clusters.reset_index(drop=True)
     position = {int(cid): i for i, cid in enumerate(clusters["id"])}
     colours = cluster_colours(clusters)
-    map_index = {int(data.items["id"].iat[r]): i for i, r in enumerate(rows)}
-    row_of = {int(item_id): r for r, item_id in enumerate(data.items["id"])}
+    item_ids = data.items["id"].to_numpy()
+    map_index = {int(item_ids[r]): i for i, r in enumerate(rows)}
+    row_of = {int(item_id): r for r, item_id in enumerate(item_ids)}
     members: dict[int, np.ndarray] = {}
     for lv in data.levels:
         column = data.items[f"cluster_id_l{lv}"]
@@ -120,7 +121,7 @@ def _cards(
                 "keyword_share": [s["share"] for s in scores],
                 "keyword_lift": [s["lift"] for s in scores],
                 "samples": [texts[r][:text_chars] for r in reps],
-                "reps": [map_index.get(int(data.items["id"].iat[r]), -1) for r in reps],
+                "reps": [map_index.get(int(item_ids[r]), -1) for r in reps],
                 "x": None if pd.isna(row["x"]) else round(float(row["x"]), 4),
                 "y": None if pd.isna(row["y"]) else round(float(row["y"]), 4),
                 "color": colours.get(cid, UNPLACED_COLOR),
