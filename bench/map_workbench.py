@@ -85,7 +85,15 @@ def measure_workbench(path: Path) -> dict[str, float]:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
         page = browser.new_page(viewport={"width": 1280, "height": 800})
-        page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(("file:", "data:", "blob:")) else r.abort())
+        page.on("pageerror", lambda e: print("page error:", e))
+        page.route(
+            "**/*",
+            lambda r: (
+                r.continue_()
+                if r.request.url.startswith(("file:", "data:", "blob:"))
+                else r.abort()
+            ),
+        )
         page.goto(path.as_uri())
         page.wait_for_function("document.body.dataset.ready === '1'", timeout=300_000)
         t0 = page.evaluate("() => performance.now()")
@@ -96,7 +104,9 @@ def measure_workbench(path: Path) -> dict[str, float]:
         page.wait_for_timeout(400)
         t0 = page.evaluate("() => performance.now()")
         page.fill("#tm-search", "http client")  # again: the index is built
-        page.wait_for_function("thememapMap.state.query === 'http client'", timeout=60_000, polling=10)
+        page.wait_for_function(
+            "thememapMap.state.query === 'http client'", timeout=60_000, polling=10
+        )
         out["search_again_ms"] = page.evaluate(NEXT_FRAME) - t0
         page.fill("#tm-search", "")
         page.wait_for_timeout(400)
@@ -115,7 +125,7 @@ def measure_workbench(path: Path) -> dict[str, float]:
         out["csv_ms"] = page.evaluate("() => performance.now()") - t0
         t0 = page.evaluate("() => performance.now()")
         page.select_option("#tm-colour", label="year")
-        page.wait_for_selector("#tm-legend .tm-legend-row")
+        page.wait_for_selector("#tm-legend .tm-legend-row", timeout=120_000)
         out["colour_field_ms"] = page.evaluate(NEXT_FRAME) - t0
         t0 = page.evaluate("() => performance.now()")
         page.click("#tm-open-tree")
@@ -138,7 +148,10 @@ def main() -> None:
         for n in args.sizes:
             t0 = time.perf_counter()
             nearest_rows(np.asarray(x[:n], dtype=np.float32), k=10)
-            print(f"neighbours (k=10) of {n:,} items x {x.shape[1]} dims: {time.perf_counter() - t0:.1f} s")
+            seconds = time.perf_counter() - t0
+            print(
+                f"neighbours (k=10) of {n:,} items x {x.shape[1]} dims: {seconds:.1f} s", flush=True
+            )
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:
             folder = Path(tmp) / str(n)
@@ -153,13 +166,18 @@ def main() -> None:
             after_s = time.perf_counter() - t0
             (folder / "after.html").write_text(page, encoding="utf-8")
             sizes = {k: (folder / f"{k}.html").stat().st_size / 1e6 for k in ("before", "after")}
-            print(f"n={n:,}: page MB before {sizes['before']:.1f} / after {sizes['after']:.1f};"
-                  f" export s before {before_s:.1f} / after {after_s:.1f}")
+            print(flush=True)
+            print(
+                f"n={n:,}: page MB before {sizes['before']:.1f} / after {sizes['after']:.1f};"
+                f" export s before {before_s:.1f} / after {after_s:.1f}"
+            )
             for kind in ("before", "after"):
                 m = measure_page(folder / f"{kind}.html", "ours", drags=1)
-                print(f"  {kind}: first render {m['first_render_ms'] / 1e3:.2f} s, pan frame median"
-                      f" {m['frame_median_ms']:.0f} ms (p95 {m['frame_p95_ms']:.0f}), hover"
-                      f" {m['hover_ms']:.0f} ms, search {m['search_ms']:.0f} ms")
+                print(
+                    f"  {kind}: first render {m['first_render_ms'] / 1e3:.2f} s, pan frame median"
+                    f" {m['frame_median_ms']:.0f} ms (p95 {m['frame_p95_ms']:.0f}), hover"
+                    f" {m['hover_ms']:.0f} ms, search {m['search_ms']:.0f} ms"
+                )
             w = measure_workbench(folder / "after.html")
             print("  after, workbench: " + ", ".join(f"{k} {v:.0f}" for k, v in w.items()))
 

@@ -95,7 +95,7 @@ def test_metadata_fields_numeric_categorical_and_left_out() -> None:
                 }
             )
         )
-    fields = {f["name"]: f for f in metadata_fields(pd.Series(rows + ["not json {"]))}
+    fields = {f["name"]: f for f in metadata_fields(pd.Series([*rows, "not json {"]))}
     assert set(fields) == {"score", "price", "channel", "many"}
     assert fields["score"]["kind"] == "number" and fields["score"]["values"][:3] == [0, 1, 2]
     assert fields["price"]["kind"] == "number" and fields["price"]["values"][-1] is None
@@ -117,7 +117,7 @@ def test_first_view_ignores_far_outliers() -> None:
 def test_phrase_coverage_counts_items_that_mention_every_word() -> None:
     texts = ["Proxy server down", "the proxy", "server room", "nothing", "PROXY SERVERS slow"]
     coverage = PhraseCoverage(texts)
-    share, = coverage.scores(["proxy server"], np.array([0, 1, 4]))
+    (share,) = coverage.scores(["proxy server"], np.array([0, 1, 4]))
     assert share["share"] == pytest.approx(2 / 3, abs=1e-3)
     assert share["lift"] == pytest.approx((2 / 3) / (2 / 5), abs=0.1)
 

@@ -31,10 +31,14 @@ DATA_TO_PAGE = """([x, y]) => { const fl = thememapMap.gd._fullLayout, s = fl._s
   const xr = fl.xaxis.range, yr = fl.yaxis.range, r = thememapMap.gd.getBoundingClientRect();
   return [r.left + s.l + (x - xr[0]) / (xr[1] - xr[0]) * s.w,
           r.top + s.t + (1 - (y - yr[0]) / (yr[1] - yr[0])) * s.h]; }"""
-SELECTED = "() => { const s = thememapMap.state.selected, out = [];" \
+SELECTED = (
+    "() => { const s = thememapMap.state.selected, out = [];"
     " if (s) for (let i = 0; i < s.length; i++) if (s[i]) out.push(i); return out; }"
-INJECTED = "() => document.querySelectorAll('img, [onerror], [onmouseover], a[href^=\"javascript\"]')" \
-    ".length + document.scripts.length - 3"  # plotly.js, the data, the app: nothing added
+)
+INJECTED = (
+    "() => document.querySelectorAll('img, [onerror], [onmouseover], a[href^=\"javascript\"]')"
+    ".length + document.scripts.length - 3"
+)  # plotly.js, the data, the app: nothing added
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +130,12 @@ def test_lasso_selection_lists_items_downloads_csv_and_copies_ids(
         for a, b in zip(poly, np.roll(poly, -1, axis=0), strict=True):
             for t in np.linspace(0, 1, 8)[1:]:
                 page.mouse.move(*(a + (b - a) * t))
-        pts = np.array([page.evaluate(DATA_TO_PAGE, [x, y]) for x, y in zip(items["x"], items["y"], strict=True)])
+        pts = np.array(
+            [
+                page.evaluate(DATA_TO_PAGE, [x, y])
+                for x, y in zip(items["x"], items["y"], strict=True)
+            ]
+        )
         page.mouse.up()
         page.wait_for_function("Number(document.body.dataset.selected) > 0", timeout=20_000)
         selected = set(page.evaluate(SELECTED))
@@ -176,7 +185,9 @@ def test_full_text_search_lists_results_and_a_click_shows_the_item(
 
         page.fill("#tm-search", "proxy server")
         page.wait_for_function("Number(document.body.dataset.matches) > 20", timeout=20_000)
-        expected = [i for i, t in enumerate(items["text"]) if "proxy" in t.lower() and "server" in t.lower()]
+        expected = [
+            i for i, t in enumerate(items["text"]) if "proxy" in t.lower() and "server" in t.lower()
+        ]
         assert page.inner_text("#tm-count") == f"{len(expected)} matches"
         assert rows.count() == len(expected)
         home = page.evaluate("() => thememapMap.gd._fullLayout.xaxis.range.slice()")
@@ -184,7 +195,9 @@ def test_full_text_search_lists_results_and_a_click_shows_the_item(
         rows.nth(3).click()
         item = page.locator("#tm-item")
         item.wait_for(state="visible")
-        assert items["text"][target] in item.inner_text() and items["id"][target] in item.inner_text()
+        assert (
+            items["text"][target] in item.inner_text() and items["id"][target] in item.inner_text()
+        )
         page.wait_for_function(f"thememapMap.state.focus === {target}")
         page.wait_for_timeout(300)
         xr = page.evaluate("() => thememapMap.gd._fullLayout.xaxis.range.slice()")
@@ -195,7 +208,9 @@ def test_full_text_search_lists_results_and_a_click_shows_the_item(
         # more like this: the item's 10 nearest by embedding, mostly from its own fine theme
         page.click(".tm-more")
         page.wait_for_function("document.body.dataset.matches === '10'", timeout=10_000)
-        listed = [int(r.get_attribute("data-item")) for r in page.locator("#tm-results .tm-row").all()]
+        listed = [
+            int(r.get_attribute("data-item")) for r in page.locator("#tm-results .tm-row").all()
+        ]
         k = payload["items"]["nb"]["k"]
         assert listed == [j for j in items["nb"]["idx"][target * k : target * k + k] if j >= 0]
         fine = items["c"]["3"]
@@ -203,12 +218,16 @@ def test_full_text_search_lists_results_and_a_click_shows_the_item(
         _assert_clean(session)
 
 
-def test_colour_by_a_metadata_field_shows_a_legend(page_file: Path, payload: dict[str, Any]) -> None:
+def test_colour_by_a_metadata_field_shows_a_legend(
+    page_file: Path, payload: dict[str, Any]
+) -> None:
     fields = {f["name"]: f for f in payload["items"]["fields"]}
     channel = fields["channel"]
     with offline_browser() as session:
         page = _open(session, page_file)
-        options = page.eval_on_selector_all("#tm-colour option", "els => els.map(e => e.textContent)")
+        options = page.eval_on_selector_all(
+            "#tm-colour option", "els => els.map(e => e.textContent)"
+        )
         assert EVIL_KEY in options and "score" in options  # a hostile key is an option's text
         page.select_option("#tm-colour", label="channel")
         legend = page.locator("#tm-legend")
@@ -249,10 +268,16 @@ def test_hierarchy_click_selects_the_theme_items_on_the_map(
         page.wait_for_selector('body[data-tree="1"]', timeout=30_000)
         tree = page.locator("#tm-tree")
         assert EVIL_NAME in tree.inner_text()  # the hostile name, as text
-        box = tree.locator("g.slice", has_text="Game theme 1.1").first.locator("path.surface").bounding_box()
+        box = (
+            tree.locator("g.slice", has_text="Game theme 1.1")
+            .first.locator("path.surface")
+            .bounding_box()
+        )
         assert box is not None
         page.mouse.click(box["x"] + box["width"] / 2, box["y"] + 6)
-        page.wait_for_function(f"document.body.dataset.selected === '{len(members)}'", timeout=20_000)
+        page.wait_for_function(
+            f"document.body.dataset.selected === '{len(members)}'", timeout=20_000
+        )
         assert page.evaluate(SELECTED) == members
         shown = page.evaluate("() => thememapMap.gd.data[0].selectedpoints.length")
         assert shown == len(members)  # drawn as the map's selection
@@ -281,7 +306,10 @@ def test_card_shows_its_evidence_and_its_links_navigate(
         width = first.locator(".tm-kw-bar > span").evaluate("e => e.style.width")
         assert width == f"{round(share * 100)}%"
         assert bars.nth(2).locator(".tm-kw-score").inner_text() == "0%"  # words no item has
-        assert "strength 3/10" in card.inner_text() and f"{clusters[network]['size']} items" in card.inner_text()
+        assert (
+            "strength 3/10" in card.inner_text()
+            and f"{clusters[network]['size']} items" in card.inner_text()
+        )
         page.screenshot(path=artifact("workbench_card.png"))
 
         # a sub-theme, then back up through its parent link
@@ -313,8 +341,9 @@ def test_labels_wrap_and_stay_inside_the_view(page_file: Path) -> None:
             )
             page.wait_for_timeout(400)
             boxes = page.eval_on_selector_all(
-                ".tm-label", "els => els.map(e => { const r = e.getBoundingClientRect();"
-                " return [r.left, r.top, r.right, r.bottom, e.textContent]; })"
+                ".tm-label",
+                "els => els.map(e => { const r = e.getBoundingClientRect();"
+                " return [r.left, r.top, r.right, r.bottom, e.textContent]; })",
             )
             assert boxes
             for left, top, right, bottom, _ in boxes:

@@ -45,7 +45,10 @@ class ExportParams(StrictModel):
         "item panel shows it); false: only the first map_text_chars (smaller pages)",
     )
     map_neighbours: int = Field(
-        10, ge=0, le=50, description="nearest items by embedding kept per item for 'more like this' (0: off)"
+        10,
+        ge=0,
+        le=50,
+        description="nearest items by embedding kept per item for 'more like this' (0: off)",
     )
     map_max_points: int | None = Field(
         200_000, gt=0, description="sample this many items for the map when there are more"

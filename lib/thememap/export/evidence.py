@@ -77,5 +77,10 @@ class PhraseCoverage:
         out = []
         for phrase in phrases:
             share = mine.share(phrase)
-            out.append({"share": round(share, 3), "lift": round(share / max(self.overall(phrase), floor), 1)})
+            out.append(
+                {
+                    "share": round(share, 3),
+                    "lift": round(share / max(self.overall(phrase), floor), 1),
+                }
+            )
         return out

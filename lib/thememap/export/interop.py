@@ -133,7 +133,9 @@ def write_embedding_atlas(data: ExportData, out_dir: Path) -> dict[str, Path]:
     placed = (data.items["x"].notna() & data.items["y"].notna()).to_numpy()
     frame = themes_frame(data, positioned=True)
     rows = np.flatnonzero(placed)
-    for name, column in _metadata_columns(data.items["metadata"].iloc[rows], set(frame.columns)).items():
+    for name, column in _metadata_columns(
+        data.items["metadata"].iloc[rows], set(frame.columns)
+    ).items():
         frame[name] = column
     if data.neighbours is not None and data.neighbour_distances is not None:
         # Embedding Atlas wants row numbers of this table, nearest first
@@ -141,13 +143,16 @@ def write_embedding_atlas(data: ExportData, out_dir: Path) -> dict[str, Path]:
         local[rows] = np.arange(len(rows))
         near = local[data.neighbours[rows]]
         dist = data.neighbour_distances[rows]
-        frame["neighbors"] = [
-            {
-                "ids": [int(v) for v in r if v >= 0],
-                "distances": [round(float(d), 5) for v, d in zip(r, ds, strict=True) if v >= 0],
-            }
-            for r, ds in zip(near, dist, strict=True)
-        ]
+        frame["neighbors"] = pd.Series(  # one {"ids", "distances"} struct per row
+            [
+                {
+                    "ids": [int(v) for v in r if v >= 0],
+                    "distances": [round(float(d), 5) for v, d in zip(r, ds, strict=True) if v >= 0],
+                }
+                for r, ds in zip(near, dist, strict=True)
+            ],
+            dtype=object,
+        )
     labels = [
         {
             "x": float(row["x"]),
@@ -176,7 +181,9 @@ def write_embedding_atlas(data: ExportData, out_dir: Path) -> dict[str, Path]:
     }
 
 
-def write_datamapplot(data: ExportData, out_dir: Path, *, hover_chars: int = 300) -> dict[str, Path]:
+def write_datamapplot(
+    data: ExportData, out_dir: Path, *, hover_chars: int = 300
+) -> dict[str, Path]:
     """``datamapplot/coords.npy``, ``labels.npz`` (l1..l3, hover_text, id) and a README."""
     folder = out_dir / "datamapplot"
     folder.mkdir(parents=True, exist_ok=True)
@@ -191,7 +198,7 @@ def write_datamapplot(data: ExportData, out_dir: Path, *, hover_chars: int = 300
 
     def save_npz(tmp: Path) -> None:
         with open(tmp, "wb") as handle:
-            np.savez_compressed(handle, **arrays)
+            np.savez_compressed(handle, allow_pickle=False, **arrays)
 
     def save_npy(tmp: Path) -> None:
         with open(tmp, "wb") as handle:

@@ -70,7 +70,10 @@ def _numeric_field(name: str, values: list[Any]) -> dict[str, Any] | None:
 
 
 def _category_field(name: str, values: list[Any]) -> dict[str, Any] | None:
-    labels = [None if v is None or v == "" else str(v).lower() if isinstance(v, bool) else str(v) for v in values]
+    labels = [
+        None if v is None or v == "" else str(v).lower() if isinstance(v, bool) else str(v)
+        for v in values
+    ]
     counts = Counter(label for label in labels if label is not None)
     if len(counts) < 2:
         return None
@@ -86,7 +89,12 @@ def _category_field(name: str, values: list[Any]) -> dict[str, Any] | None:
         "name": name,
         "kind": "category",
         "values": ranked,
-        "counts": [counts.get(v, 0) if v != OTHER else sum(label not in code for label in counts.elements()) for v in ranked],
+        "counts": [
+            counts.get(v, 0)
+            if v != OTHER
+            else sum(label not in code for label in counts.elements())
+            for v in ranked
+        ],
         "other": other >= 0,
         "codes": [-1 if label is None else code.get(label, other) for label in labels],
     }

@@ -20,9 +20,7 @@ from thememap.store.vectors import load_item_vectors
 log = logging.getLogger(__name__)
 
 
-def nearest_rows(
-    vectors: np.ndarray, *, k: int, seed: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
+def nearest_rows(vectors: np.ndarray, *, k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """``(n, k)`` row numbers of each row's ``k`` nearest other rows by cosine (-1 pads),
     and their cosine distances (NaN pads).
 

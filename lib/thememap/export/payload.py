@@ -171,7 +171,9 @@ def map_payload(
     clusters = data.clusters.reset_index(drop=True)
     position = {int(cid): i for i, cid in enumerate(clusters["id"])}
     columns = {
-        str(lv): [position.get(int(c), -1) if pd.notna(c) else -1 for c in items[f"cluster_id_l{lv}"]]
+        str(lv): [
+            position.get(int(c), -1) if pd.notna(c) else -1 for c in items[f"cluster_id_l{lv}"]
+        ]
         for lv in data.levels
     }
     x = items["x"].to_numpy(dtype=float)
@@ -200,7 +202,9 @@ def map_payload(
             "t": _iso_dates(items["created_at"]),
             "c": columns,
             "nb": _neighbours(data, rows),
-            "fields": metadata_fields(items["metadata"], skip={title_field} if title_field else None),
+            "fields": metadata_fields(
+                items["metadata"], skip={title_field} if title_field else None
+            ),
         },
         "clusters": _cards(data, rows, texts, samples=samples, text_chars=text_chars, seed=seed),
     }
