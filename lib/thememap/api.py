@@ -230,7 +230,8 @@ class ThemeMap:
         return Path(self._scratch[0])
 
     def export(self, out_dir: Path | str) -> ExportResult:
-        """Write items.json, clusters.json, Parquet, map.html and manifest.json to ``out_dir``
+        """Write items.json, clusters.json, Parquet, map.html, items_themes.csv, the
+        embedding_atlas/ and datamapplot/ folders and manifest.json to ``out_dir``
         (replacing that folder as a whole, like notebook 04)."""
         from thememap.export.runner import export_run
         from thememap.store import open_store

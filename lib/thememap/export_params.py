@@ -18,7 +18,8 @@ class ExportParams(StrictModel):
         Path("exports"),
         description=(
             "folder for items.json, clusters.json (the reference visualizer's format), "
-            "items/clusters.parquet, manifest.json and map.html; point it at "
+            "items/clusters.parquet, map.html, items_themes.csv, embedding_atlas/, "
+            "datamapplot/ and manifest.json; point it at "
             "visualizer/public/data to feed the reference's Next.js visualizer directly"
         ),
     )

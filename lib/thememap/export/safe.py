@@ -53,7 +53,8 @@ def srcdoc_iframe(document: str, *, height: int, title: str = "thememap") -> str
     return (
         f'<iframe title="{esc(title)}" srcdoc="{html.escape(document, quote=True)}" '
         f'style="width:100%;height:{int(height)}px;border:1px solid #ddd;border-radius:4px" '
-        'sandbox="allow-scripts allow-popups allow-downloads"></iframe>'
+        'sandbox="allow-scripts allow-popups allow-downloads" allow="clipboard-write">'
+        "</iframe>"
     )
 
 

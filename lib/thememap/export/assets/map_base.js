@@ -51,7 +51,7 @@ function categoryOf(i) {
   return "";
 }
 function firstWords(s, n) {
-  s = String(s).replace(/\s+/g, " ").trim();
+  s = String(s).slice(0, 2 * n + 40).replace(/\s+/g, " ").trim();  // never the whole text
   if (s.length <= n) return s;
   var cut = s.lastIndexOf(" ", n);
   return s.slice(0, cut > n * 0.6 ? cut : n) + "…";
