@@ -23,10 +23,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from thememap.export.map_fields import metadata_dict
+from thememap.export.parquet import write_frame
 from thememap.export.safe import spreadsheet_safe
 from thememap.export.source import ExportData, card_value
 from thememap.files import write_atomic, write_text_atomic
@@ -121,11 +120,6 @@ def _metadata_columns(metadata: pd.Series, taken: set[str], *, limit: int = 50) 
     return columns
 
 
-def _write_table(frame: pd.DataFrame, path: Path) -> Path:
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    return write_atomic(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
-
-
 def write_embedding_atlas(data: ExportData, out_dir: Path) -> dict[str, Path]:
     """``embedding_atlas/items.parquet``, ``labels.parquet`` and a README with the command."""
     folder = out_dir / "embedding_atlas"
@@ -172,8 +166,8 @@ def write_embedding_atlas(data: ExportData, out_dir: Path) -> dict[str, Path]:
         "labels.parquet: the theme names (level 0 = coarsest, shown zoomed out).\n"
     )
     return {
-        "embedding_atlas/items.parquet": _write_table(frame, folder / "items.parquet"),
-        "embedding_atlas/labels.parquet": _write_table(
+        "embedding_atlas/items.parquet": write_frame(frame, folder / "items.parquet"),
+        "embedding_atlas/labels.parquet": write_frame(
             pd.DataFrame(labels, columns=["x", "y", "text", "level", "priority"]),
             folder / "labels.parquet",
         ),
