@@ -6,7 +6,8 @@ the view and switch from level 1 to 3 as you zoom in, placed largest first so th
 overlap. A side panel is the workbench: a theme's card with its evidence (key-phrase
 bars, representative items, parent and sub-themes), full-text search results, one
 item with "more like this", the lasso / box selection (listed, downloadable as CSV,
-ids copied) and the hierarchy as a treemap whose click selects a theme's items.
+ids copied), the hierarchy as a treemap whose click selects a theme's items, and (where items
+have dates) themes over time with the emerging and fading ones, linked to the date filter.
 
 The same page is written as a standalone file and shown in notebooks inside an
 ``<iframe srcdoc>``, which works alike in JupyterLab and in the nbconvert HTML
@@ -47,6 +48,7 @@ APP_SCRIPTS = (
     "map_search.js",  # full-text search, results, more like this, filters
     "map_select.js",  # lasso / box selection, list, CSV, copy ids
     "map_hierarchy.js",  # treemap of the levels
+    "map_time.js",  # themes over time, emerging and fading
     "map_start.js",  # first draw and event wiring
 )
 

@@ -20,6 +20,7 @@
     </span>
     <span id="tm-names" title="Zoom in for the names of finer themes, out for coarser ones"></span>
     <span class="tm-spacer"></span>
+    <button id="tm-open-time" class="tm-btn" type="button" hidden>Over time</button>
     <button id="tm-open-tree" class="tm-btn" type="button">Hierarchy</button>
     <button id="tm-open-sel" class="tm-btn" type="button">Selection <span id="tm-selcount"></span></button>
   </div>
@@ -32,6 +33,7 @@
         <button type="button" role="tab" data-tab="results">Results</button>
         <button type="button" role="tab" data-tab="selection">Selection</button>
         <button type="button" role="tab" data-tab="hierarchy">Hierarchy</button>
+        <button type="button" role="tab" data-tab="time" hidden>Time</button>
         <button type="button" id="tm-side-close" class="tm-close" aria-label="Close">×</button>
       </div>
       <section id="tm-card" class="tm-pane" hidden></section>
@@ -39,6 +41,7 @@
       <section id="tm-results" class="tm-pane" hidden></section>
       <section id="tm-selection" class="tm-pane" hidden></section>
       <section id="tm-hierarchy" class="tm-pane" hidden><div id="tm-tree-legend"></div><div id="tm-tree"></div></section>
+      <section id="tm-time" class="tm-pane" hidden></section>
     </aside>
   </div>
 </div>

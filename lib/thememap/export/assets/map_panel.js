@@ -1,6 +1,6 @@
 /* part 4: the side panel (tabs), a theme's card with its evidence, one item. */
 var side = byId("tm-side"), card = byId("tm-card"), itemPane = byId("tm-item");
-var PANES = { theme: "tm-card", item: "tm-item", results: "tm-results", selection: "tm-selection", hierarchy: "tm-hierarchy" };
+var PANES = { theme: "tm-card", item: "tm-item", results: "tm-results", selection: "tm-selection", hierarchy: "tm-hierarchy", time: "tm-time" };
 function openPane(name) {
   Object.keys(PANES).forEach(function (p) {
     byId(PANES[p]).hidden = p !== name;
@@ -9,12 +9,13 @@ function openPane(name) {
     tab.setAttribute("aria-selected", p === name ? "true" : "false");
   });
   side.dataset.pane = name;
-  var wide = name === "hierarchy";  // the treemap needs room; the map gives it some
+  var wide = name === "hierarchy" || name === "time";  // charts need room; the map gives it some
   var changed = side.hidden || side.classList.contains("tm-wide") !== wide;
   side.classList.toggle("tm-wide", wide);
   side.hidden = false;
   var done = changed ? Plotly.Plots.resize(gd).then(placeLabels) : Promise.resolve();
-  if (wide) drawHierarchy();
+  if (name === "hierarchy") drawHierarchy();
+  if (name === "time") drawTime();
   return done;
 }
 function closePanel() {

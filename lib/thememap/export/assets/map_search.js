@@ -68,7 +68,10 @@ searchBox.addEventListener("input", function () { clearTimeout(timer); timer = s
 function refilter() {
   state.category = catSel.value; state.from = fromEl.value; state.to = toEl.value;
   computeVisible();
-  return redraw().then(runSearch);
+  return redraw().then(function () {
+    runSearch();
+    if (side.dataset.pane === "time" && !side.hidden) drawTime();  // the chart follows the dates
+  });
 }
 catSel.addEventListener("change", refilter);
 fromEl.addEventListener("change", refilter);

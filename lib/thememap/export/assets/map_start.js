@@ -1,4 +1,4 @@
-/* part 8: the controls, the first draw, and the plot's events. */
+/* part 9: the controls, the first draw, and the plot's events. */
 var colourSel = byId("tm-colour");
 (function controls() {
   var levels = el("optgroup", { label: "theme level" });
