@@ -374,3 +374,46 @@ def test_first_view_frames_the_items_not_the_far_outliers(tmp_path: Path) -> Non
         assert xr[0] < -14 and xr[1] > 14 and yr[0] < -14 and yr[1] > 14  # the rest is in view
         page.screenshot(path=artifact("workbench_outliers.png"))
         _assert_clean(session)
+
+
+def test_themes_over_time_and_emerging_table_follow_the_date_filter(
+    page_file: Path, payload: dict[str, Any]
+) -> None:
+    items, clusters = payload["items"], payload["clusters"]
+    dated = [i for i, t in enumerate(items["t"]) if t]
+    lo, hi = min(items["t"][i] for i in dated), max(items["t"][i] for i in dated)
+    mid = str(np.datetime64(lo) + (np.datetime64(hi) - np.datetime64(lo)) // 2)
+    network = next(i for i, c in enumerate(clusters) if c["title"] == "Network theme 0")
+    first = sum(1 for i in dated if items["c"]["1"][i] == network and items["t"][i] < mid)
+    second = sum(1 for i in dated if items["c"]["1"][i] == network and items["t"][i] >= mid)
+    with offline_browser() as session:
+        page = _open(session, page_file)
+        page.click("#tm-open-time")
+        page.wait_for_selector("#tm-time-chart .main-svg", timeout=30_000)
+        assert page.evaluate("document.getElementById('tm-time-chart').data.length") == 5
+        emerging = page.locator(".tm-emerging tr").nth(1).inner_text().split("\t")
+        assert emerging[:3] == ["Network theme 0", str(first), str(second)]  # grows
+        assert page.locator(".tm-fading tr").nth(1).inner_text().startswith("Game theme 1")
+        page.locator("#tm-time .tm-btn", has_text="level 2").click()
+        assert EVIL_NAME[:30] in page.inner_text("#tm-time")  # names as text in chart and table
+        page.screenshot(path=artifact("workbench_time.png"))
+
+        # a range dragged on the chart becomes the map's date filter
+        box = page.locator("#tm-time-chart .nsewdrag").first.bounding_box()
+        assert box is not None
+        y = box["y"] + box["height"] / 2
+        page.mouse.move(box["x"] + box["width"] * 0.55, y)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] * 0.75, y, steps=6)
+        page.mouse.move(box["x"] + box["width"] * 0.95, y, steps=6)
+        page.mouse.up()
+        page.wait_for_function("document.getElementById('tm-from').value !== ''", timeout=20_000)
+        start, end = page.input_value("#tm-from"), page.input_value("#tm-to")
+        assert lo < start < end <= hi
+        expected = sum(1 for i in dated if start <= items["t"][i] <= end)
+        page.wait_for_function(
+            f"document.querySelector('#tm-count').textContent === '{expected} items'",
+            timeout=20_000,
+        )
+        assert f"{expected} dated items, {start} to {end}" in page.inner_text("#tm-time")
+        _assert_clean(session)

@@ -17,8 +17,11 @@ var state = {
 var kids = C.map(function () { return []; });
 C.forEach(function (c, i) { if (c.parent >= 0) kids[c.parent].push(i); });
 
+var UNSAFE = /[&<>"']/;
 function escape(s) {  // for plotly's text (a small HTML subset): numeric entities, which it decodes
-  return String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+  s = String(s);
+  if (!UNSAFE.test(s)) return s;  // most text: one scan, no copies (100k hover texts at start)
+  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
     .replace(/"/g, "&#34;").replace(/'/g, "&#39;");
 }
 function wrapLines(s, width) {  // words into lines of at most ~width characters

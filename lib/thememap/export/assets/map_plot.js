@@ -3,11 +3,11 @@ var hover = null;
 function hoverText() {  // built once per level: title (or first words), the user's id, theme
   if (hover) return hover;
   hover = new Array(N);
+  var names = C.map(function (c) { return "<br><i>" + escape(c.title) + "</i>"; });
   for (var i = 0; i < N; i++) {
     var c = clusterOf(i, state.level);
     hover[i] = "<b>" + wrap(titleOf(i), 70) + "</b><br>id: " + escape(I.id[i])
-      + (c >= 0 ? "<br><i>" + escape(C[c].title) + "</i>" : "")
-      + (I.t && I.t[i] ? "<br>" + escape(I.t[i]) : "");
+      + (c >= 0 ? names[c] : "") + (I.t && I.t[i] ? "<br>" + I.t[i] : "");  // dates: ours, ISO
   }
   return hover;
 }

@@ -26,9 +26,16 @@ var colourSel = byId("tm-colour");
 })();
 colourSel.addEventListener("change", function () {
   state.colour = colourSel.value;
-  if (state.colour.indexOf("level:") === 0) { state.level = Number(state.colour.slice(6)); hover = null; }
   drawLegend();
-  refilter();
+  var level = state.colour.indexOf("level:") === 0 ? Number(state.colour.slice(6)) : state.level;
+  var update = {};
+  if (level !== state.level) {  // hover names the item's theme at the colour level
+    state.level = level; hover = null;
+    if (state.category) return refilter();  // the category filter reads that level too
+    update.text = [pick(hoverText(), state.visible)];
+  }
+  update["marker.color"] = [colours(state.visible)];  // only what changed goes to the GPU
+  return Plotly.restyle(gd, update, [0]).then(placeLabels);
 });
 
 computeVisible();
