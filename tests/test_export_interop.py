@@ -188,3 +188,11 @@ def test_themes_frame_keeps_unplaced_items_empty(conn) -> None:
     conn.execute("UPDATE memberships SET cluster_id = NULL WHERE level = 3 AND item_id <= 5")
     frame = themes_frame(load_export_data(conn))
     assert frame["theme_l3"].isna().sum() == 5 and frame["cluster_id_l3"].isna().sum() == 5
+
+
+def test_export_summary_has_a_row_per_file_or_folder(conn, write_params) -> None:
+    params = load_params(write_params({"store": "store.db", "export": {"out_dir": "exp"}}))
+    rows = {r["file"]: r for r in export_run(conn, params).summary()}
+    assert {"embedding_atlas/", "datamapplot/", "items_themes.csv", "map.html"} <= set(rows)
+    assert not any("/" in name[:-1] for name in rows)  # nested files folded into their folder
+    assert rows["datamapplot/"]["kB"] > 0

@@ -39,11 +39,13 @@ class ExportResult:
         return MapView(self.map_page, height=self.map_height) if self.map_page else None
 
     def summary(self) -> list[dict[str, Any]]:
-        """One row per written file: name, path, size in KB."""
-        return [
-            {"file": name, "path": str(path), "kB": round(path.stat().st_size / 1024, 1)}
-            for name, path in sorted(self.files.items())
-        ]
+        """One row per written file or folder (embedding_atlas/, datamapplot/): name, path, KB."""
+        rows: dict[str, dict[str, Any]] = {}
+        for name, path in sorted(self.files.items()):
+            top = name.split("/")[0] + ("/" if "/" in name else "")
+            row = rows.setdefault(top, {"file": top, "path": str(self.out_dir / top), "kB": 0.0})
+            row["kB"] = round(row["kB"] + path.stat().st_size / 1024, 1)
+        return list(rows.values())
 
 
 def report_dir_for(params: Params, run_id: str) -> Path | None:
