@@ -93,6 +93,11 @@ def _open(session: Any, path: Path) -> Any:
     return page
 
 
+def _theme(payload: dict[str, Any], title: str) -> int:
+    """Index of the theme called ``title`` in the page's clusters."""
+    return next(i for i, c in enumerate(payload["clusters"]) if c["title"] == title)
+
+
 def _assert_clean(session: Any) -> None:
     page = session.page
     assert session.dialogs == [], "text ran as code"
@@ -259,8 +264,7 @@ def test_colour_by_a_metadata_field_shows_a_legend(
 def test_hierarchy_click_selects_the_theme_items_on_the_map(
     page_file: Path, payload: dict[str, Any]
 ) -> None:
-    clusters = payload["clusters"]
-    target = next(i for i, c in enumerate(clusters) if c["title"] == "Game theme 1.1")
+    target = _theme(payload, "Game theme 1.1")
     members = [i for i, c in enumerate(payload["items"]["c"]["2"]) if c == target]
     with offline_browser() as session:
         page = _open(session, page_file)
@@ -290,7 +294,7 @@ def test_card_shows_its_evidence_and_its_links_navigate(
     page_file: Path, payload: dict[str, Any]
 ) -> None:
     clusters, items = payload["clusters"], payload["items"]
-    network = next(i for i, c in enumerate(clusters) if c["title"] == "Network theme 0")
+    network = _theme(payload, "Network theme 0")
     mine = [t.lower() for t, c in zip(items["text"], items["c"]["1"], strict=True) if c == network]
     share = sum("network" in t for t in mine) / len(mine)
     with offline_browser() as session:
@@ -379,11 +383,11 @@ def test_first_view_frames_the_items_not_the_far_outliers(tmp_path: Path) -> Non
 def test_themes_over_time_and_emerging_table_follow_the_date_filter(
     page_file: Path, payload: dict[str, Any]
 ) -> None:
-    items, clusters = payload["items"], payload["clusters"]
+    items = payload["items"]
     dated = [i for i, t in enumerate(items["t"]) if t]
     lo, hi = min(items["t"][i] for i in dated), max(items["t"][i] for i in dated)
     mid = str(np.datetime64(lo) + (np.datetime64(hi) - np.datetime64(lo)) // 2)
-    network = next(i for i, c in enumerate(clusters) if c["title"] == "Network theme 0")
+    network = _theme(payload, "Network theme 0")
     first = sum(1 for i in dated if items["c"]["1"][i] == network and items["t"][i] < mid)
     second = sum(1 for i in dated if items["c"]["1"][i] == network and items["t"][i] >= mid)
     with offline_browser() as session:
