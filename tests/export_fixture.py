@@ -8,7 +8,8 @@ memberships with strength and outlier score; layouts; and the reference's
 items.embedding_cluster_l1..l3 (label numbers) and umap_x/umap_y; with
 ``cards`` also cluster_cards (an offline card per cluster, an LLM card per
 level-1 cluster) and card_quality. With ``label_xy=False`` the clusters' x/y
-(label anchors) are left empty.
+(label anchors) are left empty; with ``vectors`` each item gets a 16-d vector
+near its fine theme's direction (model "fixture-model"), for nearest neighbours.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from thememap.store import open_store, transaction
+from thememap.store.vectors import put_vectors
 
 HOSTILE_TEXT = "<script>alert(1)</script>"
 TRICKY_TEXTS = (
@@ -48,6 +50,7 @@ def make_export_store(
     tricky: bool = True,
     label_xy: bool = True,
     cards: bool = True,
+    vectors: bool = False,
 ) -> sqlite3.Connection:
     """A store at ``path`` with ``n`` items in 5 x 3 x 2 nested clusters; returns the connection."""
     rng = np.random.default_rng(seed)
@@ -168,4 +171,10 @@ def make_export_store(
                     (run_id, level, json.dumps({"level": level, "retrieval_top1": 0.9 - 0.2 * level,
                                                 "chance": 0.2, "near_duplicate_pairs": level})),
                 )  # fmt: skip
+    if vectors:  # fine theme t points along axis t % 16, sub-theme and top theme nearby
+        directions = rng.normal(size=(len(tree), 16))
+        for t, (a, b, _) in enumerate(tree):
+            directions[t] += 3 * np.eye(16)[a] + 2 * np.eye(16)[5 + b]
+        vecs = directions[leaf] + rng.normal(scale=0.3, size=(n, 16))
+        put_vectors(conn, "fixture-model", [r[5] for r in rows], vecs.astype(np.float32))
     return conn

@@ -128,7 +128,7 @@ def test_export_run_writes_everything_with_a_manifest(conn, write_params, tmp_pa
     names = {p.name for p in (tmp_path / "exp").iterdir()}
     assert names == {
         "items.json", "clusters.json", "items.parquet", "clusters.parquet", "cards.parquet",
-        "map.html", "manifest.json",
+        "map.html", "manifest.json", "items_themes.csv", "embedding_atlas", "datamapplot",
     }  # fmt: skip
     manifest = json.loads((tmp_path / "exp" / "manifest.json").read_text())
     assert manifest["schema_version"] == SCHEMA_VERSION

@@ -244,6 +244,8 @@ def test_04_export_notebook_runs_and_its_report_works_offline(
         page = session.page
         page.goto((run_dir / "04_export.html").as_uri())
         page.frame_locator("iframe").first.locator('body[data-ready="1"]').wait_for(timeout=60_000)
+        page.locator("iframe").first.scroll_into_view_if_needed()  # an iframe below the fold
+        page.wait_for_timeout(500)  # is not painted until it is in view
         shot = page.locator("iframe").first.screenshot(path=artifact("report_04_export.png"))
         assert coloured_pixels(shot) > 1_500
         assert "Themes over time" in page.inner_text("body")

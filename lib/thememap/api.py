@@ -230,7 +230,8 @@ class ThemeMap:
         return Path(self._scratch[0])
 
     def export(self, out_dir: Path | str) -> ExportResult:
-        """Write items.json, clusters.json, Parquet, map.html and manifest.json to ``out_dir``
+        """Write items.json, clusters.json, Parquet, map.html, items_themes.csv, the
+        embedding_atlas/ and datamapplot/ folders and manifest.json to ``out_dir``
         (replacing that folder as a whole, like notebook 04)."""
         from thememap.export.runner import export_run
         from thememap.store import open_store
@@ -245,7 +246,8 @@ class ThemeMap:
 
     def map(self, *, level: int | None = None, height: int | None = None) -> MapView:
         """The interactive map; displayed inline by JupyterLab (``_repr_html_``)."""
-        from thememap.export.map import MapView, map_html, map_payload
+        from thememap.export.map import MapView, map_html, map_payload_for
+        from thememap.export.neighbours import attach_neighbours
         from thememap.export.source import load_export_data
         from thememap.store import open_store
 
@@ -253,17 +255,10 @@ class ThemeMap:
         conn = open_store(self._scratch_store())
         try:
             data = load_export_data(conn)
+            attach_neighbours(conn, data, k=options.map_neighbours, seed=self.params.cluster.seed)
         finally:
             conn.close()
-        payload = map_payload(
-            data,
-            level=level or options.map_level,
-            text_chars=options.map_text_chars,
-            max_points=options.map_max_points,
-            label_zoom=tuple(options.map_label_zoom),
-            max_labels=options.map_max_labels,
-            seed=self.params.cluster.seed,
-        )
+        payload = map_payload_for(data, self.params, level=level)
         return MapView(map_html(payload, title="thememap"), height=height or options.map_height)
 
     def _repr_html_(self) -> str:

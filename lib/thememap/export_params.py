@@ -18,16 +18,38 @@ class ExportParams(StrictModel):
         Path("exports"),
         description=(
             "folder for items.json, clusters.json (the reference visualizer's format), "
-            "items/clusters.parquet, manifest.json and map.html; point it at "
+            "items/clusters.parquet, map.html, items_themes.csv, embedding_atlas/, "
+            "datamapplot/ and manifest.json; point it at "
             "visualizer/public/data to feed the reference's Next.js visualizer directly"
         ),
     )
     reference_json: bool = Field(True, description="write items.json and clusters.json")
     parquet: bool = Field(True, description="write items.parquet and clusters.parquet")
     map: bool = Field(True, description="write map.html (and show it in the notebook)")
+    items_csv: bool = Field(
+        True, description="write items_themes.csv: each item's id, text and theme per level"
+    )
+    embedding_atlas: bool = Field(
+        True,
+        description="write embedding_atlas/ (items + labels parquet) for Apple's Embedding Atlas",
+    )
+    datamapplot: bool = Field(
+        True, description="write datamapplot/ (coords.npy, labels.npz) for datamapplot"
+    )
     map_level: int = Field(1, ge=1, le=3, description="level the map colours items by at first")
     map_text_chars: int = Field(
-        300, ge=20, le=2000, description="item text kept per point for hover and search"
+        300, ge=20, le=2000, description="item text shown per point in hover, cards and lists"
+    )
+    map_full_text: bool = Field(
+        True,
+        description="ship each item's whole text in map.html (search reads all of it, the "
+        "item panel shows it); false: only the first map_text_chars (smaller pages)",
+    )
+    map_neighbours: int = Field(
+        10,
+        ge=0,
+        le=50,
+        description="nearest items by embedding kept per item for 'more like this' (0: off)",
     )
     map_max_points: int | None = Field(
         200_000, gt=0, description="sample this many items for the map when there are more"

@@ -57,7 +57,8 @@ def clusters_frame(data: ExportData) -> pd.DataFrame:
     return clusters.rename(columns={"x": "label_x", "y": "label_y"})
 
 
-def _write_parquet(frame: pd.DataFrame, path: Path) -> Path:
+def write_frame(frame: pd.DataFrame, path: Path) -> Path:
+    """Write ``frame`` to ``path`` as zstd Parquet, atomically."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
     return write_atomic(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
 
@@ -75,11 +76,11 @@ def write_parquet(data: ExportData, out_dir: Path) -> dict[str, Path]:
     """Write ``items.parquet``, ``clusters.parquet`` (and ``cards.parquet`` when there are
     cards) into ``out_dir`` atomically."""
     files = {
-        "items.parquet": _write_parquet(items_frame(data), out_dir / "items.parquet"),
-        "clusters.parquet": _write_parquet(clusters_frame(data), out_dir / "clusters.parquet"),
+        "items.parquet": write_frame(items_frame(data), out_dir / "items.parquet"),
+        "clusters.parquet": write_frame(clusters_frame(data), out_dir / "clusters.parquet"),
     }
     if not data.cards.empty:
-        files["cards.parquet"] = _write_parquet(cards_frame(data), out_dir / "cards.parquet")
+        files["cards.parquet"] = write_frame(cards_frame(data), out_dir / "cards.parquet")
     return files
 
 

@@ -1,4 +1,5 @@
-"""The whole 04_export step in one call: reference JSON, Parquet, the map, a manifest."""
+"""The whole 04_export step in one call: reference JSON, Parquet, the map, the CSV and the
+files for Embedding Atlas and datamapplot, a manifest."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from thememap.export.map import MapView, map_html, map_payload
+from thememap.export.interop import write_datamapplot, write_embedding_atlas, write_items_csv
+from thememap.export.map import MapView, map_html, map_payload_for
+from thememap.export.neighbours import attach_neighbours
 from thememap.export.parquet import write_manifest, write_parquet
 from thememap.export.reference import write_reference_json
 from thememap.export.source import ExportData, load_export_data
@@ -36,11 +39,13 @@ class ExportResult:
         return MapView(self.map_page, height=self.map_height) if self.map_page else None
 
     def summary(self) -> list[dict[str, Any]]:
-        """One row per written file: name, path, size in KB."""
-        return [
-            {"file": name, "path": str(path), "kB": round(path.stat().st_size / 1024, 1)}
-            for name, path in sorted(self.files.items())
-        ]
+        """One row per written file or folder (embedding_atlas/, datamapplot/): name, path, KB."""
+        rows: dict[str, dict[str, Any]] = {}
+        for name, path in sorted(self.files.items()):
+            top = name.split("/")[0] + ("/" if "/" in name else "")
+            row = rows.setdefault(top, {"file": top, "path": str(self.out_dir / top), "kB": 0.0})
+            row["kB"] = round(row["kB"] + path.stat().st_size / 1024, 1)
+        return list(rows.values())
 
 
 def report_dir_for(params: Params, run_id: str) -> Path | None:
@@ -66,12 +71,14 @@ def export_run(
     options = params.export
     out_dir = params.resolve(options.out_dir)
     data = load_export_data(conn, run_id=run_id)
+    if options.map_neighbours and (options.map or options.embedding_atlas):
+        attach_neighbours(conn, data, k=options.map_neighbours, seed=params.cluster.seed)
     result = ExportResult(out_dir=out_dir, data=data, map_height=options.map_height)
     # everything goes to a staging folder swapped in at the end: a killed export never
     # mixes files of two runs
     with staged_export(out_dir) as staging:
         _write_files(conn, params, data, result, staging)
-    result.files = {name: out_dir / path.name for name, path in result.files.items()}
+    result.files = {name: out_dir / name for name in result.files}
     if report_dir is not None and result.map_page is not None:
         write_text_atomic(Path(report_dir) / "map.html", result.map_page)
     log.info("exported %d items, %d clusters to %s", len(data.items), len(data.clusters), out_dir)
@@ -86,16 +93,14 @@ def _write_files(
         result.files.update(write_reference_json(conn, out_dir, run_id=data.run_id))
     if options.parquet:
         result.files.update(write_parquet(data, out_dir))
+    if options.items_csv:
+        result.files.update(write_items_csv(data, out_dir))
+    if options.embedding_atlas:
+        result.files.update(write_embedding_atlas(data, out_dir))
+    if options.datamapplot:
+        result.files.update(write_datamapplot(data, out_dir, hover_chars=options.map_text_chars))
     if options.map:
-        payload = map_payload(
-            data,
-            level=options.map_level,
-            text_chars=options.map_text_chars,
-            max_points=options.map_max_points,
-            label_zoom=tuple(options.map_label_zoom),
-            max_labels=options.map_max_labels,
-            seed=params.cluster.seed,
-        )
+        payload = map_payload_for(data, params)
         title = f"thememap · {data.run_id or 'map'}"
         result.map_page = map_html(payload, title=title)
         result.files["map.html"] = write_text_atomic(out_dir / "map.html", result.map_page)

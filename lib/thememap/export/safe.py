@@ -1,10 +1,11 @@
-"""Escaping for untrusted item text placed in HTML pages and inline scripts."""
+"""Escaping for untrusted item text placed in HTML pages, inline scripts and CSV cells."""
 
 from __future__ import annotations
 
 import html
 import json
 import math
+import re
 from typing import Any
 
 # Inside <script>, "</script", "<!--" and "<script" change how the parser reads
@@ -52,5 +53,24 @@ def srcdoc_iframe(document: str, *, height: int, title: str = "thememap") -> str
     return (
         f'<iframe title="{esc(title)}" srcdoc="{esc(document)}" '
         f'style="width:100%;height:{int(height)}px;border:1px solid #ddd;border-radius:4px" '
-        'sandbox="allow-scripts allow-popups allow-downloads"></iframe>'
+        'sandbox="allow-scripts allow-popups allow-downloads" allow="clipboard-write">'
+        "</iframe>"
     )
+
+
+# A cell a spreadsheet would run as a formula: it starts with = + - @ (or a tab / carriage
+# return that hides one). Plain numbers ("-3", "+1.5e3") are left alone.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+def spreadsheet_safe(value: Any) -> str:
+    """``value`` as CSV cell text that Excel / LibreOffice / Sheets show as text, never run.
+
+    OWASP's rule for CSV injection: a cell starting with ``= + - @`` (or tab / CR) gets a
+    leading ``'``. The same rule is in the map page's CSV download (assets/map_select.js).
+    """
+    text = "" if value is None else str(value)
+    if text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text

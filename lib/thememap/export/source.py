@@ -53,6 +53,9 @@ class ExportData:
     clusters table (plus a joined card table) and ``x, y``: the 2D position of the
     cluster's label on the map. ``cards``: every card of those clusters (all
     sources); ``quality``: label-quality figures per (source, level), when stored.
+    ``neighbours``: ``(len(items), k)`` rows of each item's nearest items by embedding
+    cosine (-1 pads) and ``neighbour_distances`` their cosine distances, when
+    :func:`thememap.export.neighbours.attach_neighbours` filled them.
     """
 
     run_id: str | None
@@ -61,6 +64,8 @@ class ExportData:
     levels: list[int]
     cards: pd.DataFrame = field(default_factory=pd.DataFrame)
     quality: pd.DataFrame = field(default_factory=pd.DataFrame)
+    neighbours: np.ndarray | None = None
+    neighbour_distances: np.ndarray | None = None
 
 
 def _json_list(value: Any) -> list[Any]:

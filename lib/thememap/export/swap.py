@@ -28,6 +28,9 @@ EXPORT_NAMES = frozenset(
         "cards.parquet",
         "map.html",
         "manifest.json",
+        "items_themes.csv",
+        "embedding_atlas",
+        "datamapplot",
     }
 )
 
