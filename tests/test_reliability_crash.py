@@ -27,10 +27,19 @@ LIB = Path(thememap.__file__).resolve().parents[1]
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 
+def _files(out_dir: Path) -> dict[str, bytes]:
+    """Every file of an export set (its subfolders too) by its path relative to the set."""
+    return {
+        p.relative_to(out_dir).as_posix(): p.read_bytes()
+        for p in sorted(out_dir.rglob("*"))
+        if p.is_file()
+    }
+
+
 def _consistent(out_dir: Path) -> dict[str, Any]:
     """The manifest, after checking that it lists exactly the files there, hashes matching."""
     manifest = json.loads((out_dir / "manifest.json").read_text())
-    present = {p.name for p in out_dir.iterdir()} - {"manifest.json"}
+    present = set(_files(out_dir)) - {"manifest.json"}
     assert present == set(manifest["files"])
     for name, entry in manifest["files"].items():
         assert sha256_of(out_dir / name) == entry["sha256"], f"{name} is from another export"
@@ -43,7 +52,8 @@ def test_a_failing_export_leaves_the_previous_set_whole(
     conn = make_export_store(tmp_path / "store.db", n=120)
     params = load_params(write_params({"store": "store.db", "export": {"out_dir": "exp"}}))
     export_run(conn, params)
-    before = {p.name: p.read_bytes() for p in (tmp_path / "exp").iterdir()}
+    before = _files(tmp_path / "exp")
+    assert any("/" in name for name in before)  # the subfolders (datamapplot/...) are checked too
     conn.execute("UPDATE items SET content = content || ' (edited)'")
 
     def broken_manifest(*args: Any, **kwargs: Any) -> Path:
@@ -52,7 +62,7 @@ def test_a_failing_export_leaves_the_previous_set_whole(
     monkeypatch.setattr("thememap.export.runner.write_manifest", broken_manifest)
     with pytest.raises(OSError, match="disk full"):
         export_run(conn, params)
-    after = {p.name: p.read_bytes() for p in (tmp_path / "exp").iterdir()}
+    after = _files(tmp_path / "exp")
     assert after == before  # items.json was not replaced by the new run's
     assert not (tmp_path / ".exp.staging").exists()
 
