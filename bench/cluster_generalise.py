@@ -46,7 +46,7 @@ OURS = {
     ),
     "thememap, embedding=umap, space seed follows the seed": (
         M.thememap_default,
-        {"embedding": "umap", "space_seed": "follow"},
+        {"embedding": "umap", "space_seed": None},
     ),
 }
 BASELINES = {

@@ -106,11 +106,6 @@ def thememap_default(x: np.ndarray, seed: int, **overrides: object) -> list[np.n
     from thememap.cluster.estimator import fit_hierarchy
     from thememap.cluster.params import ClusterParams
 
-    if "space_seed" in overrides:  # "follow": the UMAP space's seed follows the clustering seed
-        from thememap.cluster import hierarchy
-
-        overrides.pop("space_seed")
-        hierarchy.SPACE_SEED = None
     params = ClusterParams(seed=seed, **overrides)  # type: ignore[arg-type]
     return list(fit_hierarchy(x, params).labels)
 

@@ -12,10 +12,11 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 import httpx2
+from json_http import JsonHandler
 
 WORDS = [
     "amber", "birch", "cedar", "dune", "ember", "fjord", "grove", "heath", "inlet", "jade",
@@ -123,21 +124,13 @@ class FakeServer:
         self.digests: list[str] = []
         outer = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 n = len(outer.digests)
                 outer.digests.append(prompt_digest(body))
                 time.sleep(outer.delay_s)
-                data = json.dumps(tool_reply(body, card_args(n))).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: object) -> None:
-                pass
+                self.send_json(200, tool_reply(body, card_args(n)))
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)

@@ -10,10 +10,11 @@ import hashlib
 import json
 import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 import numpy as np
+from json_http import JsonHandler
 
 # (request number from 1, request JSON) -> (HTTP status, body: a dict for JSON, or raw bytes)
 Reply = Callable[[int, dict[str, Any]], tuple[int, dict[str, Any] | bytes]]
@@ -44,7 +45,7 @@ class MisbehavingServer:
         self._lock = threading.Lock()
         owner = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])) or b"{}")
                 with owner._lock:
@@ -55,15 +56,7 @@ class MisbehavingServer:
                     if number > owner.max_requests
                     else owner.reply(number, body)
                 )
-                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: object) -> None:
-                pass
+                self.send_json(status, payload)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)

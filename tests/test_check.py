@@ -10,11 +10,12 @@ import json
 import threading
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from json_http import JsonHandler
 
 import thememap
 from thememap.cli import main
@@ -197,18 +198,10 @@ def models_server(status: int) -> Iterator[tuple[str, list[str]]]:
     """A real HTTP server on 127.0.0.1 answering GET /v1/models with ``status``."""
     seen: list[str] = []
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(JsonHandler):
         def do_GET(self) -> None:
             seen.append(f"{self.path} {self.headers.get('Authorization', '')}")
-            body = json.dumps({"object": "list", "data": []}).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
+            self.send_json(status, {"object": "list", "data": []})
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

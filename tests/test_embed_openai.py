@@ -20,6 +20,7 @@ from typing import Any
 import httpx2
 import numpy as np
 import pytest
+from json_http import JsonHandler
 
 from thememap.embed.base import Embedder, make_embedder
 from thememap.embed.openai_api import (
@@ -225,19 +226,11 @@ def test_success_over_a_real_socket_with_a_keyless_local_server(
 ) -> None:
     seen: list[str | None] = []
 
-    class Echo(BaseHTTPRequestHandler):
+    class Echo(JsonHandler):
         def do_POST(self) -> None:
             seen.append(self.headers.get("authorization"))
             body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-            reply = json.dumps(recorded_success(body["input"], dim=5, model=body["model"])).encode()
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(reply)))
-            self.end_headers()
-            self.wfile.write(reply)
-
-        def log_message(self, *args: object) -> None:
-            pass
+            self.send_json(200, recorded_success(body["input"], dim=5, model=body["model"]))
 
     monkeypatch.delenv("LOCAL_EMBED_KEY", raising=False)
     with _server(Echo) as base_url:

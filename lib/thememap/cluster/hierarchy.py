@@ -45,11 +45,6 @@ log = logging.getLogger(__name__)
 # chosen by the 10th percentile of level-1 ARI/NMI and seed agreement over resampled
 # corpora (bench/cluster_generalise.py; docs/benchmarks.md "Clustering")
 LEIDEN_RESOLUTION = 0.5
-# The spaces the fine level is cut in approximate fixed objects of the data (like the kNN
-# graph), so their stochastic parts take a fixed seed, not the clustering seed: the
-# clustering seed then moves only the partition, and re-running never moves the space.
-# None = follow the clustering seed (bench/cluster_generalise.py measures both).
-SPACE_SEED: int | None = 0
 
 
 @dataclass
@@ -119,7 +114,14 @@ def build_hierarchy(
         # clustering seed (measured on 20k PyPI rows: seed ARI 0.42/0.42/0.35 -> 0.67/0.69/0.63)
         knn = knn_graph(x_fit, n_neighbors=p.n_neighbors, seed=0)
     space = _fine_space(
-        x_fit, knn, p.embedding, seed=seed, spectral_dims=p.spectral_dims, umap_dims=p.umap_dims
+        x_fit,
+        knn,
+        p.embedding,
+        # the space approximates a fixed object of the data (like the kNN graph): its seed
+        # does not follow the clustering seed unless params say so
+        seed=seed if p.space_seed is None else p.space_seed,
+        spectral_dims=p.spectral_dims,
+        umap_dims=p.umap_dims,
     )
     cuts = _Cuts(levels, counts_given, sizes_given, merge, resolution, top_range)
     candidates = [
@@ -189,8 +191,7 @@ def _fine_space(
     """The space the fine level is cut in: UMAP, spectral or the vectors themselves."""
     if embedding == "umap":
         # min_dist 0 packs each neighbourhood tight, as for clustering (not drawing) in UMAP's docs
-        space_seed = seed if SPACE_SEED is None else SPACE_SEED
-        return umap_embedding(x_fit, seed=space_seed, n_components=umap_dims, min_dist=0.0, knn=knn)
+        return umap_embedding(x_fit, seed=seed, n_components=umap_dims, min_dist=0.0, knn=knn)
     if embedding == "spectral":
         return spectral_embedding(knn, dims=spectral_dims)
     if embedding == "raw":

@@ -94,6 +94,12 @@ class ClusterParams(StrictModel):
     )
     spectral_dims: int = Field(16, ge=2, le=256, description="dimensions of the spectral space")
     umap_dims: int = Field(10, ge=2, le=100, description="dimensions of the UMAP space")
+    space_seed: int | None = Field(
+        0,
+        ge=0,
+        description="seed of the UMAP space (fixed, like the kNN graph's, so re-running with"
+        " another seed moves only the partition; null = follow seed)",
+    )
     merge: Literal["leiden", "modularity", "ward"] = Field(
         "leiden",
         description="how fine clusters form the coarser levels: leiden (level 1 = Leiden"
