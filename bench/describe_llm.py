@@ -136,7 +136,7 @@ def main() -> None:
     offline = OfflineDescriber(p, embedder=embedder).fit(h).cards_
     offline_s = time.perf_counter() - t0
     cache = FileCache(args.cache) if args.cache else MemoryCache()
-    describer = LLMDescriber(p, cache=cache, progress=True)
+    describer = LLMDescriber(p, cache=cache, progress=True, embedder=embedder)
     plan = describer.plan(h, offline)
     print(f"plan: {plan.calls} calls, ~{plan.seconds / 60:.0f} min ({plan.seconds_basis})")
     t0 = time.perf_counter()
@@ -181,7 +181,8 @@ def main() -> None:
         major = Counter(sections[n.members]).most_common(1)[0][0]
         print(
             f"  {n.size:5d} {major:10s} | {offline[n.id].pattern_name} | "
-            f"{llm_cards[n.id].pattern_name or '(failed)'}"
+            f"{llm_cards[n.id].pattern_name or '(failed)'} | proposed: "
+            f"{'; '.join(describer.proposals_.get(n.id, []))}"
         )
     print(
         f"\n{describer.usage_.requests} requests, {llm_s:.0f} s; failures: "

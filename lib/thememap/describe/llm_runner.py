@@ -7,6 +7,9 @@ nearly repeats another's is re-asked once with the names to avoid, and stored as
 that cluster's failure (its offline card in its place) if it still repeats one.
 
 * ``llm_levels`` picks the levels the LLM writes; the others keep offline cards.
+* Each answer proposes three names; the card shows the one that best says what sets the
+  cluster apart and repeats no sibling's or child's name
+  (:mod:`thememap.describe.proposed_names`), before any re-ask is considered.
 * A parent with one child holding the same items copies the child's card: no call.
 * Prompts are trimmed (fewer, shorter items) to fit ``context_tokens``.
 * Each answer is written to the cache as soon as it arrives, keyed by (cluster
@@ -49,7 +52,9 @@ from thememap.describe.llm_client import CallFailed, LLMClient, Usage
 from thememap.describe.llm_schema import card_model
 from thememap.describe.params import LOCAL_SECONDS_PER_CALL, REMOTE_SECONDS_PER_CALL, DescribeParams
 from thememap.describe.prompts import ClusterData, card_messages, narrower_message, rename_message
+from thememap.describe.proposed_names import choose_names, rank_proposals
 from thememap.describe.quality import jaccard
+from thememap.embed.base import Embedder
 from thememap.errors import BudgetExceeded, ParamsError
 from thememap.progress import progress_bar
 from thememap.vectors import mmr
@@ -128,7 +133,11 @@ class LLMDescriber:
     failures included), ``usage_`` (requests and tokens really sent), ``cost_`` (USD),
     ``stopped_`` (why the run stopped early, or None), ``breaker_`` (the circuit
     breaker's reason when it tripped, else None), ``renamed_`` (clusters re-asked for
-    a distinct name), ``copied_`` (parents that took their only child's card).
+    a distinct name), ``copied_`` (parents that took their only child's card),
+    ``proposals_`` (cluster id -> the names its last answer proposed, the model's pick first).
+
+    ``embedder`` (the model that embedded the items) ranks each answer's proposed names;
+    without it the model's own pick stands unless it repeats a sibling's name.
     """
 
     def __init__(
@@ -139,8 +148,10 @@ class LLMDescriber:
         client: LLMClient | None = None,
         sleep: Callable[[float], None] = time.sleep,
         progress: bool = True,
+        embedder: Embedder | None = None,
     ) -> None:
         self.params = params
+        self.embedder = embedder
         self.cache = cache
         self.client = client
         self.sleep = sleep
@@ -238,6 +249,7 @@ class LLMDescriber:
         self._schema = card_model(list(p.categories)).model_json_schema()
         self._schema_tokens = schema_tokens(self._schema)
         self.copied_: list[int] = []
+        self._proposals: dict[int, list[str]] = {}
         done: dict[int, Card] = {}
         asked: dict[int, _Job] = {}  # each cluster's first request, for a later rename
         llm_ids: list[int] = []
@@ -253,11 +265,13 @@ class LLMDescriber:
                 else:
                     jobs.append(self._job(h, node, self._messages(h, node, offline, done)))
             resolve(jobs, done)
+            self._choose_names(h, level, jobs, done)
             asked.update({job.node.id: job for job in jobs})
             if self.stopped_ is None and p.distinct_names:
                 renames = self._rename_jobs(h, level, jobs, done)
                 if renames:
                     resolve(renames, done)
+                    self._choose_names(h, level, renames, done)
                     reasked = {j.node.id for j in renames}
                     self._rename_children(h, level, reasked, asked, done, resolve)
                     self._fail_repeated_names(h, level, reasked, done)
@@ -265,6 +279,26 @@ class LLMDescriber:
             if self.stopped_ is not None:
                 break
         return {i: done[i] for i in llm_ids if i in done}
+
+    def _choose_names(
+        self, h: ClusterTree, level: int, jobs: list[_Job], done: dict[int, Card]
+    ) -> None:
+        """Each answered cluster shows the best of its proposed names (see module doc)."""
+        proposals = {
+            job.node.id: self._proposals[job.node.id]
+            for job in jobs
+            if job.node.id in self._proposals and job.node.id in done and done[job.node.id].ok
+        }
+        if not proposals:
+            return
+        ranked = rank_proposals(
+            h, level, proposals, embedder=self.embedder, contrast=self.params.name_contrast
+        )
+        fixed = {cid: c.pattern_name for cid, c in done.items() if c.ok and cid not in proposals}
+        for cid, name in choose_names(h, level, ranked, fixed, self._similar).items():
+            if name != done[cid].pattern_name:
+                log.debug("cluster %s: proposed names %s, shows %r", cid, ranked[cid], name)
+                done[cid] = replace(done[cid], pattern_name=name)
 
     def _copy_of_only_child(
         self, h: ClusterTree, node: ClusterNode, done: Mapping[int, Card]
@@ -500,6 +534,7 @@ class LLMDescriber:
 
             self.cards_ = self._walk(hierarchy, offline, resolve)
         bar.close()
+        self.proposals_ = dict(self._proposals)
         if self._fatal is not None:
             raise ParamsError(self._fatal)
         for cluster_id, card in self.cards_.items():  # what the answer rests on
@@ -532,11 +567,13 @@ class LLMDescriber:
         cost: float = 0.0,
     ) -> Card:
         usage = usage or Usage()
+        name = str(response["pattern_name"])
+        self._proposals[node.id] = [name, *map(str, response.get("other_names") or [])]
         return Card(
             cluster_id=node.id,
             level=node.level,
             source=self.params.model,
-            pattern_name=str(response["pattern_name"]),
+            pattern_name=name,
             summary=str(response["summary"]),
             category=str(response["category"]),
             strength=int(response["strength"]),

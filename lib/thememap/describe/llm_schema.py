@@ -1,5 +1,9 @@
 """The pydantic model an LLM must fill: the reference's four fields, validated.
 
+Beside its ``pattern_name`` the model proposes ``other_names``; which of them the
+card shows is chosen by :mod:`thememap.describe.proposed_names` (the model proposes,
+the embedding chooses). Unusable alternatives are dropped, not re-asked.
+
 The category is an enum of the configured names, so a server that constrains
 output by JSON schema (llama.cpp in ``tools`` mode) can only pick a valid one,
 and any other server's wrong answer is re-asked by instructor.
@@ -11,11 +15,17 @@ from collections.abc import Sequence
 from enum import Enum
 from typing import Any
 
-from pydantic import BaseModel, Field, create_model, field_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
+
+
+def _ask_for_every_field(schema: dict[str, Any]) -> None:
+    schema["required"] = list(schema.get("properties", {}))
 
 
 class ClusterDescriptionBase(BaseModel):
     """Structured description of one cluster (fields of the reference design)."""
+
+    model_config = ConfigDict(json_schema_extra=_ask_for_every_field)
 
     # No max_length in the schema: servers that compile it into a grammar (llama.cpp)
     # unroll one optional per character. Lengths are checked by the validators below.
@@ -25,6 +35,13 @@ class ClusterDescriptionBase(BaseModel):
     pattern_name: str = Field(
         description="short specific name for this cluster in plain words (2-5 words, "
         "no underscores), distinct from its siblings' names"
+    )
+    # Required in the schema the model sees, optional when read: an answer without
+    # alternatives is still a valid card (servers that ignore the schema, old cache rows).
+    other_names: list[str] = Field(
+        default_factory=list,
+        description="2 other names you would also give this cluster (2-5 plain words each, "
+        "worded differently from pattern_name)"
     )
     strength: int = Field(
         ge=1, le=10, description="how consistent/coherent this cluster is (1=weak, 10=very strong)"
@@ -43,8 +60,23 @@ class ClusterDescriptionBase(BaseModel):
     def _few_words(cls, value: str) -> str:
         return check_name(value)
 
+    @field_validator("other_names")
+    @classmethod
+    def _usable_alternatives(cls, values: list[str]) -> list[str]:
+        # alternatives only widen the choice: an unusable one is dropped, never re-asked
+        kept: list[str] = []
+        for value in values:
+            try:
+                name = check_name(value)
+            except ValueError:
+                continue
+            if name.casefold() not in {k.casefold() for k in kept}:
+                kept.append(name)
+        return kept[:MAX_ALTERNATIVES]
+
 
 MAX_NAME_WORDS = 6
+MAX_ALTERNATIVES = 3
 MAX_NAME_CHARS = 60
 
 

@@ -209,6 +209,15 @@ def name_centres(hierarchy: ClusterTree) -> dict[int, np.ndarray]:
     return centres
 
 
+def contrast_relevance(sims: np.ndarray, row: int, contrast: float) -> np.ndarray:
+    """How well each phrase names the cluster at column ``row`` of ``sims`` (phrases x the
+    level's name centres, cosines): ``own + contrast * (own - best other)``."""
+    own = sims[:, row]
+    others = np.delete(sims, row, axis=1)
+    best_other = others.max(axis=1) if others.shape[1] else np.zeros_like(own)
+    return np.asarray(own + contrast * (own - best_other))
+
+
 class Namer:
     """Chooses a name (and ranked key phrases) for every cluster of a hierarchy.
 
@@ -285,10 +294,7 @@ class Namer:
                     value = value * np.minimum(1.0, 2.0 * _spread(children, coverage, cols))
                 if phrase_vectors is not None:
                     sims = phrase_vectors[[col_row[c] for c in cols]] @ level_centres.T
-                    own = sims[:, row]
-                    others = np.delete(sims, row, axis=1)
-                    best_other = others.max(axis=1) if others.shape[1] else np.zeros_like(own)
-                    relevance = own + s.contrast * (own - best_other)
+                    relevance = contrast_relevance(sims, row, s.contrast)
                     value = value * np.maximum(relevance, 1e-3)
                 else:  # no embedder: contrast by c-TF-IDF alone
                     value = value * np.maximum(tfidf[node.id][cols], 1e-6)

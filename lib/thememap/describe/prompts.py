@@ -27,6 +27,7 @@ Fill in:
 - pattern_name: 2-5 plain words (no underscores) naming what THIS cluster is about; it must
   differ from the sibling clusters' names. A cluster with sub-clusters gets a broader name
   that covers all of them, never the name of one sub-cluster.
+- other_names: 2 more names you would also give it, worded differently, same rules.
 - summary: 2-3 sentences, in your own words, on what the items have in common. Do not copy
   the data or these instructions.
 - category: the one category below that fits best.

@@ -152,9 +152,14 @@ def plan_llm(
     loaded: LoadedHierarchy,
     offline: Mapping[int, Card],
     params: DescribeParams,
+    *,
+    embedder: Embedder | None = None,
 ) -> CostPlan:
-    """What LLM cards would cost now (cached answers are free); makes no call."""
-    return LLMDescriber(params, cache=SqliteCache(conn), progress=False).plan(
+    """What LLM cards would cost now (cached answers are free); makes no call.
+
+    Pass the ``embedder`` the cards will be made with: it picks among proposed names,
+    so the later prompts (and their cache keys) depend on it."""
+    return LLMDescriber(params, cache=SqliteCache(conn), progress=False, embedder=embedder).plan(
         loaded.hierarchy, offline
     )
 
@@ -166,8 +171,11 @@ def describe_llm(
     params: DescribeParams,
     *,
     describer: LLMDescriber | None = None,
+    embedder: Embedder | None = None,
 ) -> LLMDescriber:
     """LLM cards for every cluster (cached, budgeted), stored; failures stored as failures.
+
+    ``embedder`` (the items' model) picks among each answer's proposed names.
 
     The reference columns get the LLM card, or the offline card where the LLM card
     failed, its level is not in ``llm_levels``, or the run stopped first. The plan
@@ -179,7 +187,7 @@ def describe_llm(
         loaded.hierarchy,
         offline,
         params,
-        describer or LLMDescriber(params, cache=SqliteCache(conn)),
+        describer or LLMDescriber(params, cache=SqliteCache(conn), embedder=embedder),
     )
     StoreSink(conn, loaded.cluster_run_id).llm(describer.cards_, offline)
     _raise_if_tripped(describer, params)
@@ -349,9 +357,12 @@ def describe_hierarchy(
     log.info("offline cards: %d clusters in %.2f s", len(offline), seconds)
     sink.offline(offline, final=params.source == "offline")
     llm = None
-    plan = LLMDescriber(params, cache=cache, progress=False).plan(hierarchy, offline)
+    plan = LLMDescriber(params, cache=cache, progress=False, embedder=embedder).plan(
+        hierarchy, offline
+    )
     if params.source == "llm":
-        llm = _run_llm(hierarchy, offline, params, describer or LLMDescriber(params, cache=cache))
+        describer = describer or LLMDescriber(params, cache=cache, embedder=embedder)
+        llm = _run_llm(hierarchy, offline, params, describer)
         sink.llm(llm.cards_, offline)
         _raise_if_tripped(llm, params)
     done = Described(
