@@ -41,7 +41,7 @@ class ClusterDescriptionBase(BaseModel):
     other_names: list[str] = Field(
         default_factory=list,
         description="2 other names you would also give this cluster (2-5 plain words each, "
-        "worded differently from pattern_name)"
+        "worded differently from pattern_name)",
     )
     strength: int = Field(
         ge=1, le=10, description="how consistent/coherent this cluster is (1=weak, 10=very strong)"
