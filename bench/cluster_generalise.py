@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -38,16 +39,11 @@ OURS = {
         M.thememap_default,
         {"merge": "modularity"},
     ),
-    "thememap, spectral_dims=32": (M.thememap_default, {"spectral_dims": 32}),
-    "thememap, spectral_dims=48": (M.thememap_default, {"spectral_dims": 48}),
-    "thememap, embedding=umap (fine level cut in UMAP 10-d, fixed space seed)": (
+    "thememap, embedding=spectral (the default before; no UMAP run)": (
         M.thememap_default,
-        {"embedding": "umap"},
+        {"embedding": "spectral"},
     ),
-    "thememap, embedding=umap, space seed follows the seed": (
-        M.thememap_default,
-        {"embedding": "umap", "space_seed": None},
-    ),
+    "thememap, space seed follows the seed": (M.thememap_default, {"space_seed": None}),
 }
 BASELINES = {
     "reference (recursive HDBSCAN, raw)": (M.reference_recipe, {}),
@@ -147,7 +143,18 @@ def main() -> None:
     ap.add_argument("--baseline-every", type=int, default=3)
     ap.add_argument("--only", nargs="*", help="run only methods whose name contains one of these")
     ap.add_argument("--json", type=Path)
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE[,KEY=VALUE]",
+        help="also run ours with these cluster params (one variant per --set), e.g."
+        " --set restarts=20,kmeans_inits=5",
+    )
     args = ap.parse_args()
+    for spec in args.set:
+        overrides = {k: yaml.safe_load(v) for k, v in (kv.split("=", 1) for kv in spec.split(","))}
+        OURS[f"thememap, {spec}"] = (M.thememap_default, overrides)
     plan = {n: 1 for n in OURS} | {n: args.baseline_every for n in BASELINES}
     if args.only:
         plan = {n: e for n, e in plan.items() if any(o.lower() in n.lower() for o in args.only)}

@@ -133,10 +133,14 @@ def main() -> None:
     preset |= {"base_url": args.base_url, "categories": SECTION_CATEGORIES, "llm_levels": None}
     p = DescribeParams(**preset)
     t0 = time.perf_counter()
-    offline = OfflineDescriber(p, embedder=embedder).fit(h).cards_
+    offline_describer = OfflineDescriber(p, embedder=embedder).fit(h)
+    offline = offline_describer.cards_
     offline_s = time.perf_counter() - t0
     cache = FileCache(args.cache) if args.cache else MemoryCache()
-    describer = LLMDescriber(p, cache=cache, progress=True, embedder=embedder)
+    describer = LLMDescriber(
+        p, cache=cache, progress=True, embedder=embedder, common_words=offline_describer.generic_
+    )
+    print(f"common words: {', '.join(describer.common_words) or '(none)'}")
     plan = describer.plan(h, offline)
     print(f"plan: {plan.calls} calls, ~{plan.seconds / 60:.0f} min ({plan.seconds_basis})")
     t0 = time.perf_counter()

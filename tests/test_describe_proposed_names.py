@@ -99,3 +99,22 @@ def test_choose_names_lets_the_larger_sibling_keep_a_shared_first_choice() -> No
     # when every proposal repeats one, the best stays (the runner's re-ask handles it)
     stuck = choose_names(H, 2, {CHESS: ["Games"]}, {ARCADE: "Games"}, _same)
     assert stuck == {CHESS: "Games"}
+
+
+def test_the_corpus_common_words_are_listed_in_every_prompt_as_words_to_leave_out() -> None:
+    script = Script()
+    p = params()
+    cache = MemoryCache()
+    client = LLMClient(p, http_client=script.transport())
+    common = {"package", "software"}
+    describer = LLMDescriber(p, cache=cache, client=client, progress=False, common_words=common)
+    describer.fit(H, OFFLINE)
+    for body in script.bodies:
+        data = body["messages"][1]["content"]
+        assert "words common to the whole collection (they name no cluster): package, software" in (
+            data
+        )
+    assert "Leave out the words" in script.bodies[0]["messages"][0]["content"]
+    # the same words in another order make the same prompts: the cache answers all of them
+    again = LLMDescriber(p, cache=cache, progress=False, common_words=["software", "package"])
+    assert again.plan(H, OFFLINE).calls == 0

@@ -30,7 +30,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from itertools import combinations
@@ -124,6 +124,7 @@ def cache_key(
 
 
 _ANSWER_FIELDS = ("summary", "pattern_name", "category", "strength")
+MAX_COMMON_WORDS = 12
 
 
 class LLMDescriber:
@@ -138,6 +139,8 @@ class LLMDescriber:
 
     ``embedder`` (the model that embedded the items) ranks each answer's proposed names;
     without it the model's own pick stands unless it repeats a sibling's name.
+    ``common_words``: the corpus-generic words the offline cards stop
+    (:attr:`OfflineDescriber.generic_`); every prompt lists them as words to leave out.
     """
 
     def __init__(
@@ -149,9 +152,12 @@ class LLMDescriber:
         sleep: Callable[[float], None] = time.sleep,
         progress: bool = True,
         embedder: Embedder | None = None,
+        common_words: Iterable[str] = (),
     ) -> None:
         self.params = params
         self.embedder = embedder
+        # sorted: the prompt, and so the cache key, must not depend on set order
+        self.common_words = sorted(common_words)[:MAX_COMMON_WORDS]
         self.cache = cache
         self.client = client
         self.sleep = sleep
@@ -189,6 +195,7 @@ class LLMDescriber:
             siblings=[best(s.id) for s in h.siblings(node) if s.id != node.id],
             parent=None if node.parent_id is None else offline[node.parent_id],
             children=[best(c.id) for c in children],
+            common_words=self.common_words,
         )
         return self._fit_context(data, node)
 

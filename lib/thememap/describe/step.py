@@ -352,16 +352,20 @@ def describe_hierarchy(
     if embedder is not None:
         _check_dim(hierarchy, embedder)
     started = time.perf_counter()
-    offline = OfflineDescriber(params, embedder=embedder).fit(hierarchy).cards_
+    offline_describer = OfflineDescriber(params, embedder=embedder).fit(hierarchy)
+    offline = offline_describer.cards_
     seconds = time.perf_counter() - started
     log.info("offline cards: %d clusters in %.2f s", len(offline), seconds)
     sink.offline(offline, final=params.source == "offline")
     llm = None
-    plan = LLMDescriber(params, cache=cache, progress=False, embedder=embedder).plan(
-        hierarchy, offline
-    )
+    common = offline_describer.generic_
+    plan = LLMDescriber(
+        params, cache=cache, progress=False, embedder=embedder, common_words=common
+    ).plan(hierarchy, offline)
     if params.source == "llm":
-        describer = describer or LLMDescriber(params, cache=cache, embedder=embedder)
+        describer = describer or LLMDescriber(
+            params, cache=cache, embedder=embedder, common_words=common
+        )
         llm = _run_llm(hierarchy, offline, params, describer)
         sink.llm(llm.cards_, offline)
         _raise_if_tripped(llm, params)
