@@ -138,7 +138,11 @@ def main() -> None:
     offline_s = time.perf_counter() - t0
     cache = FileCache(args.cache) if args.cache else MemoryCache()
     describer = LLMDescriber(
-        p, cache=cache, progress=True, embedder=embedder, common_words=offline_describer.generic_
+        p,
+        cache=cache,
+        progress=True,
+        embedder=embedder,
+        common_words=offline_describer.common_words_,
     )
     print(f"common words: {', '.join(describer.common_words) or '(none)'}")
     plan = describer.plan(h, offline)

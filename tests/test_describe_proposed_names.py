@@ -106,7 +106,7 @@ def test_the_corpus_common_words_are_listed_in_every_prompt_as_words_to_leave_ou
     p = params()
     cache = MemoryCache()
     client = LLMClient(p, http_client=script.transport())
-    common = {"package", "software"}
+    common = ["package", "software"]
     describer = LLMDescriber(p, cache=cache, client=client, progress=False, common_words=common)
     describer.fit(H, OFFLINE)
     for body in script.bodies:
@@ -115,6 +115,17 @@ def test_the_corpus_common_words_are_listed_in_every_prompt_as_words_to_leave_ou
             data
         )
     assert "Leave out the words" in script.bodies[0]["messages"][0]["content"]
-    # the same words in another order make the same prompts: the cache answers all of them
-    again = LLMDescriber(p, cache=cache, progress=False, common_words=["software", "package"])
+    # the same words make the same prompts: the cache answers all of them
+    again = LLMDescriber(p, cache=cache, progress=False, common_words=common)
     assert again.plan(H, OFFLINE).calls == 0
+
+
+def test_common_words_come_most_frequent_first() -> None:
+    from thememap.describe.keyphrases import PhraseCounts
+
+    counts = PhraseCounts.fit(
+        ["a debian package tool", "debian package viewer", "package game", "zeta"], min_df=1
+    )
+    assert counts.by_frequency({"zeta", "tool", "debian", "package"}) == [
+        "package", "debian", "tool", "zeta",
+    ]  # fmt: skip

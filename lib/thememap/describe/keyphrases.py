@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain
 
@@ -126,6 +126,14 @@ class PhraseCounts:
             shape=(len(texts), len(vocabulary)),
         )
         return cls(matrix, np.asarray(vocabulary, dtype=str))
+
+    def by_frequency(self, phrases: Iterable[str]) -> list[str]:
+        """``phrases`` of the vocabulary, in most items first (ties alphabetical)."""
+        wanted = set(phrases)
+        cols = np.flatnonzero(np.isin(self.vocabulary, list(wanted)))
+        df = np.asarray(self.matrix[:, cols].sum(axis=0)).ravel()
+        # cols are alphabetical, so a stable sort keeps ties alphabetical
+        return [str(self.vocabulary[cols[i]]) for i in np.argsort(-df, kind="stable")]
 
 
 def class_counts(counts: PhraseCounts, nodes: Sequence[ClusterNode]) -> np.ndarray:

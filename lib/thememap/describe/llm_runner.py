@@ -30,7 +30,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from itertools import combinations
@@ -139,8 +139,9 @@ class LLMDescriber:
 
     ``embedder`` (the model that embedded the items) ranks each answer's proposed names;
     without it the model's own pick stands unless it repeats a sibling's name.
-    ``common_words``: the corpus-generic words the offline cards stop
-    (:attr:`OfflineDescriber.generic_`); every prompt lists them as words to leave out.
+    ``common_words``: the corpus-generic words the offline cards stop, most frequent
+    first (:attr:`OfflineDescriber.common_words_`); every prompt lists the first
+    :data:`MAX_COMMON_WORDS` as words to leave out.
     """
 
     def __init__(
@@ -152,12 +153,11 @@ class LLMDescriber:
         sleep: Callable[[float], None] = time.sleep,
         progress: bool = True,
         embedder: Embedder | None = None,
-        common_words: Iterable[str] = (),
+        common_words: Sequence[str] = (),
     ) -> None:
         self.params = params
         self.embedder = embedder
-        # sorted: the prompt, and so the cache key, must not depend on set order
-        self.common_words = sorted(common_words)[:MAX_COMMON_WORDS]
+        self.common_words = list(common_words)[:MAX_COMMON_WORDS]
         self.cache = cache
         self.client = client
         self.sleep = sleep

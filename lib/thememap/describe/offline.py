@@ -80,6 +80,7 @@ class OfflineDescriber:
         self.generic_ = generic_words(
             self.counts_, top, min_share=p.generic_share, max_kl=p.generic_max_kl
         )
+        self.common_words_ = self.counts_.by_frequency(self.generic_)
         titles = hierarchy.titles
         title_counts = (
             aligned_counts(titles, self.counts_, ngram_max=p.ngram_max, stop_words=stops)

@@ -358,7 +358,7 @@ def describe_hierarchy(
     log.info("offline cards: %d clusters in %.2f s", len(offline), seconds)
     sink.offline(offline, final=params.source == "offline")
     llm = None
-    common = offline_describer.generic_
+    common = offline_describer.common_words_
     plan = LLMDescriber(
         params, cache=cache, progress=False, embedder=embedder, common_words=common
     ).plan(hierarchy, offline)
