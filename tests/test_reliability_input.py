@@ -20,7 +20,7 @@ import yaml
 import thememap
 from thememap.errors import InputError
 from thememap.ingest.load import load_items
-from thememap.params import InputParams
+from thememap.ingest.params import InputParams
 from thememap.store.connection import open_store
 
 LIB = Path(thememap.__file__).resolve().parents[1]  # the thememap under test

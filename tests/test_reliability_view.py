@@ -16,7 +16,8 @@ from thememap.embed.runner import embed_store
 from thememap.errors import StepOrderError
 from thememap.export.runner import export_run
 from thememap.ingest.load import load_items
-from thememap.params import InputParams, load_params
+from thememap.ingest.params import InputParams
+from thememap.params import load_params
 from thememap.store.clusters import read_memberships
 from thememap.store.connection import open_store
 from thememap.store.view import record_cluster_view
