@@ -18,7 +18,7 @@ from thememap.ingest.overview import (
     top_duplicates,
 )
 from thememap.ingest.params import InputParams
-from thememap.plots import plot_items_over_time, plot_text_lengths
+from thememap.ingest.plots import plot_items_over_time, plot_text_lengths
 from thememap.store import open_store
 
 matplotlib.use("Agg")
