@@ -28,7 +28,7 @@ from thememap.embed.openai_api import (
     plan_requests,
 )
 from thememap.embed.params import EmbedParams
-from thememap.embed.runner import StreamingEmbedder, embed_store
+from thememap.embed.step import StreamingEmbedder, embed_store
 from thememap.errors import BackendError, ParamsError
 from thememap.ingest.params import InputParams
 from thememap.ingest.prepare import prepare_text, text_hash

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from export_fixture import make_export_store
 
-from thememap.embed.runner import embed_store
+from thememap.embed.step import embed_store
 from thememap.errors import StepOrderError
-from thememap.export.runner import export_run
+from thememap.export.step import export_run
 from thememap.ingest.load import load_items
 from thememap.ingest.params import InputParams
 from thememap.params import load_params

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TextIO
 
-# "INFO thememap.embed.runner: message" (thememap.notebook's log format, in the kernel)
+# "INFO thememap.embed.step: message" (thememap.notebook's log format, in the kernel)
 _LOG_LINE = re.compile(r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL) [\w.]+: ")
 # tqdm's bar graphic between the percentage and the count: "45%|████▌     | 90/200"
 _BAR_GRAPHIC = re.compile(r"(\d+%)\|[^|]*\| ")

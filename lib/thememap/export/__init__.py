@@ -22,8 +22,8 @@ from thememap.export.parquet import SCHEMA_VERSION, write_manifest, write_parque
 from thememap.export.plots import plot_theme_volume
 from thememap.export.reference import reference_clusters, reference_items, write_reference_json
 from thememap.export.report_index import write_run_index
-from thememap.export.runner import ExportResult, export_run, report_dir_for
 from thememap.export.source import ExportData, load_export_data
+from thememap.export.step import ExportResult, export_run, report_dir_for
 from thememap.export.themes import theme_trends, theme_volume, top_themes
 
 __all__ = [
