@@ -91,7 +91,16 @@ def test_an_out_dir_with_foreign_files_is_not_replaced(write_params: Any, tmp_pa
 def _runner(tmp_path: Path, run_name: str) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(LIB)}
     return subprocess.Popen(
-        [sys.executable, "-m", "thememap.cli", "run", "p.yaml", "-q", "--run-name", run_name],
+        [
+            sys.executable,
+            "-m",
+            "thememap.runner.cli",
+            "run",
+            "p.yaml",
+            "-q",
+            "--run-name",
+            run_name,
+        ],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,

@@ -164,7 +164,7 @@ def test_01_then_03_04_without_02_is_refused_by_the_runner(tmp_path: Path) -> No
     def run(name: str, notebooks: list[str]) -> subprocess.CompletedProcess[str]:
         (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump({**base, "notebooks": notebooks}))
         return subprocess.run(
-            [sys.executable, "-m", "thememap.cli", "run", f"{name}.yaml", "-q"],
+            [sys.executable, "-m", "thememap.runner.cli", "run", f"{name}.yaml", "-q"],
             cwd=tmp_path,
             env=env,
             capture_output=True,

@@ -9,7 +9,7 @@ import io
 import re
 import time
 
-from thememap.run_progress import RunProgress, clean_line
+from thememap.runner.progress import RunProgress, clean_line
 
 
 class Clock:
