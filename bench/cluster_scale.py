@@ -32,7 +32,7 @@ import numpy as np
 from thememap.cluster.evaluate import map_agreement
 from thememap.cluster.knn import knn_graph
 from thememap.cluster.params import ClusterParams
-from thememap.cluster.pipeline import cluster_vectors
+from thememap.cluster.step import cluster_vectors
 
 CACHE = Path.home() / ".cache" / "thememap" / "bench"
 

@@ -25,8 +25,9 @@ from pathlib import Path
 import numpy as np
 
 from thememap.embed.base import make_embedder
+from thememap.embed.params import EmbedParams
+from thememap.ingest.params import InputParams
 from thememap.ingest.prepare import prepare_text
-from thememap.params import EmbedParams, InputParams
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 CACHE = Path.home() / ".cache" / "thememap" / "bench"

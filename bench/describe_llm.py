@@ -35,7 +35,8 @@ from thememap.describe.offline import OfflineDescriber
 from thememap.describe.params import DescribeParams
 from thememap.describe.quality import label_quality
 from thememap.embed.base import make_embedder
-from thememap.params import EmbedParams, load_params
+from thememap.embed.params import EmbedParams
+from thememap.params import load_params
 
 ROOT = Path(__file__).resolve().parents[1]
 

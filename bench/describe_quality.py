@@ -57,7 +57,7 @@ from thememap.describe.offline import OfflineDescriber
 from thememap.describe.params import DescribeParams
 from thememap.describe.quality import card_text
 from thememap.embed.base import make_embedder
-from thememap.params import EmbedParams
+from thememap.embed.params import EmbedParams
 
 CACHE = Path.home() / ".cache" / "thememap" / "bench"
 

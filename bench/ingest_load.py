@@ -34,7 +34,7 @@ variant, src, store = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
 out = {}
 if variant == "load_items":
     from thememap.ingest import load_items
-    from thememap.params import InputParams
+    from thememap.ingest.params import InputParams
     from thememap.store import open_store
     conn = open_store(store)
     params = InputParams(text_field="summary", id_field="name", created_at_field="month")

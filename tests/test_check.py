@@ -18,9 +18,9 @@ import pytest
 from json_http import JsonHandler
 
 import thememap
-from thememap.cli import main
 from thememap.errors import InputError
-from thememap.notebook import start_step
+from thememap.runner.cli import main
+from thememap.runner.notebook import start_step
 from thememap.store import open_store
 from thememap.store.items import count_items
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from test_cluster_store import N, make_store
 
-from thememap.run import run_chain
+from thememap.runner.run import run_chain
 from thememap.store import open_store
 
 pytestmark = pytest.mark.slow

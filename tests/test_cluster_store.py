@@ -10,7 +10,7 @@ import pytest
 from cluster_fixture import debian_vectors
 
 from thememap.cluster.params import ClusterParams
-from thememap.cluster.pipeline import cluster_store
+from thememap.cluster.step import cluster_store
 from thememap.store import open_store, transaction
 from thememap.store.clusters import read_clusters, read_memberships
 from thememap.store.vectors import put_vectors

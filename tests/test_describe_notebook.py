@@ -13,8 +13,8 @@ from describe_fixture import corpus, store_with_clusters
 
 from thememap.describe.hierarchy import ClusterTree
 from thememap.embed.base import make_embedder
-from thememap.params import EmbedParams
-from thememap.run import run_chain
+from thememap.embed.params import EmbedParams
+from thememap.runner.run import run_chain
 from thememap.store import open_store
 
 pytestmark = pytest.mark.slow

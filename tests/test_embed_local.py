@@ -11,8 +11,8 @@ import pytest
 from thememap.embed import local_onnx
 from thememap.embed.base import Embedder, make_embedder
 from thememap.embed.local_onnx import LocalModel, LocalOnnxEmbedder
+from thememap.embed.params import EmbedParams
 from thememap.errors import BackendError, ParamsError
-from thememap.params import EmbedParams
 
 SENTENCES = [
     "A man is playing a guitar on stage.",

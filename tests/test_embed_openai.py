@@ -27,10 +27,11 @@ from thememap.embed.openai_api import (
     OpenAIEmbedder,
     plan_requests,
 )
-from thememap.embed.runner import StreamingEmbedder, embed_store
+from thememap.embed.params import EmbedParams
+from thememap.embed.step import StreamingEmbedder, embed_store
 from thememap.errors import BackendError, ParamsError
+from thememap.ingest.params import InputParams
 from thememap.ingest.prepare import prepare_text, text_hash
-from thememap.params import EmbedParams, InputParams
 from thememap.store.connection import open_store, transaction
 from thememap.tokens import tokens_at_most
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from thememap.embed import make_embedder
-from thememap.embed.runner import embed_store
+from thememap.embed.step import embed_store
 from thememap.ingest.load import load_items
 from thememap.params import load_params
 from thememap.store import open_store
@@ -28,7 +28,7 @@ BATCH = 16
 EMBED_SCRIPT = """
 import sys
 from thememap.embed import make_embedder
-from thememap.embed.runner import embed_store
+from thememap.embed.step import embed_store
 from thememap.params import load_params
 from thememap.store import open_store
 p = load_params(sys.argv[1])

@@ -144,7 +144,7 @@ def test_labels_follow_zoom_and_never_overlap(map_file: Path) -> None:
 def test_report_notebook_html_shows_the_map_offline(tmp_path: Path) -> None:
     import nbformat
 
-    from thememap.run import render_html
+    from thememap.runner.run import render_html
 
     conn = make_export_store(tmp_path / "store.db", n=500)
     view = MapView(
@@ -211,7 +211,7 @@ def test_run_index_opens_offline(tmp_path: Path) -> None:
 def test_04_export_notebook_runs_and_its_report_works_offline(
     tmp_path: Path, project_root: Path
 ) -> None:
-    from thememap.run import run_chain
+    from thememap.runner.run import run_chain
 
     make_export_store(tmp_path / "store.db", n=700).close()
     (tmp_path / "pyproject.toml").touch()

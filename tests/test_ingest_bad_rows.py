@@ -12,7 +12,7 @@ import pytest
 
 from thememap.errors import BadRow, BadRowsError
 from thememap.ingest import load_items
-from thememap.params import InputParams
+from thememap.ingest.params import InputParams
 from thememap.store import open_store
 
 

@@ -14,9 +14,9 @@ import pytest
 
 from thememap.errors import InputError
 from thememap.ingest import load_items
+from thememap.ingest.params import InputParams
 from thememap.ingest.prepare import prepare_text, text_hash
 from thememap.ingest.readers import detect_format
-from thememap.params import InputParams
 from thememap.store import open_store
 
 

@@ -17,8 +17,8 @@ from thememap.ingest.overview import (
     text_lengths,
     top_duplicates,
 )
-from thememap.params import InputParams
-from thememap.plots import plot_items_over_time, plot_text_lengths
+from thememap.ingest.params import InputParams
+from thememap.ingest.plots import plot_items_over_time, plot_text_lengths
 from thememap.store import open_store
 
 matplotlib.use("Agg")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from thememap.ingest import load_items
-from thememap.params import InputParams
+from thememap.ingest.params import InputParams
 from thememap.store import open_store
 
 
@@ -138,7 +138,7 @@ def test_twenty_thousand_rows_load_quickly(tmp_path: Path, conn: sqlite3.Connect
 _KILL_SCRIPT = """
 import sys
 from thememap.ingest import load_items
-from thememap.params import InputParams
+from thememap.ingest.params import InputParams
 from thememap.store import open_store
 conn = open_store(sys.argv[1])
 print("started", flush=True)

@@ -39,7 +39,7 @@ def partition(ids: pd.Series, clusters: pd.Series) -> set[frozenset[str]]:
 
 def test_fit_gives_the_same_clusters_and_cards_as_the_notebook_chain(tmp_path: Path) -> None:
     import thememap
-    from thememap.run import run_chain
+    from thememap.runner.run import run_chain
     from thememap.store import open_store
     from thememap.store.cards import read_effective_cards
     from thememap.store.clusters import latest_cluster_run, read_memberships
@@ -104,7 +104,7 @@ def test_fit_on_a_list_of_strings_and_the_steps_alone() -> None:
 
 def test_init_then_run_the_demo_anywhere(tmp_path: Path) -> None:
     project = tmp_path / "somewhere" / "my project"
-    cli = [sys.executable, "-m", "thememap.cli"]
+    cli = [sys.executable, "-m", "thememap.runner.cli"]
     subprocess.run([*cli, "init", str(project)], check=True, cwd=tmp_path)
     assert sorted(p.name for p in (project / "notebooks").glob("*.ipynb"))[0] == "01_embed.ipynb"
     params = project / "params" / "demo.yaml"

@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from thememap.run import run_chain
+from thememap.runner.run import run_chain
 
 pytestmark = pytest.mark.slow
 

@@ -19,7 +19,7 @@ from export_fixture import make_export_store
 
 import thememap
 from thememap.export import swap
-from thememap.export.runner import export_run
+from thememap.export.step import export_run
 from thememap.files import sha256_of
 from thememap.params import load_params
 
@@ -59,7 +59,7 @@ def test_a_failing_export_leaves_the_previous_set_whole(
     def broken_manifest(*args: Any, **kwargs: Any) -> Path:
         raise OSError("disk full")
 
-    monkeypatch.setattr("thememap.export.runner.write_manifest", broken_manifest)
+    monkeypatch.setattr("thememap.export.step.write_manifest", broken_manifest)
     with pytest.raises(OSError, match="disk full"):
         export_run(conn, params)
     after = _files(tmp_path / "exp")
@@ -91,7 +91,16 @@ def test_an_out_dir_with_foreign_files_is_not_replaced(write_params: Any, tmp_pa
 def _runner(tmp_path: Path, run_name: str) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(LIB)}
     return subprocess.Popen(
-        [sys.executable, "-m", "thememap.cli", "run", "p.yaml", "-q", "--run-name", run_name],
+        [
+            sys.executable,
+            "-m",
+            "thememap.runner.cli",
+            "run",
+            "p.yaml",
+            "-q",
+            "--run-name",
+            run_name,
+        ],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,

@@ -12,9 +12,9 @@ import pytest
 from misbehaving_server import MisbehavingServer, embeddings_body
 
 from thememap.embed.openai_api import OpenAIEmbedder
-from thememap.embed.runner import embed_store
+from thememap.embed.step import embed_store
 from thememap.errors import BackendError, StoreError
-from thememap.params import InputParams
+from thememap.ingest.params import InputParams
 from thememap.store.connection import open_store, transaction
 from thememap.store.vectors import active_model, load_item_vectors, to_blob
 

@@ -20,7 +20,7 @@ import yaml
 import thememap
 from thememap.errors import InputError
 from thememap.ingest.load import load_items
-from thememap.params import InputParams
+from thememap.ingest.params import InputParams
 from thememap.store.connection import open_store
 
 LIB = Path(thememap.__file__).resolve().parents[1]  # the thememap under test
@@ -36,7 +36,7 @@ def thememap_cli(
     clone lives) but with every capability dropped, so file permissions apply as to anyone.
     """
     env = {**os.environ, "PYTHONPATH": str(LIB), "HOME": str(cwd), "MPLCONFIGDIR": str(cwd)}
-    command = [sys.executable, "-m", "thememap.cli", *args]
+    command = [sys.executable, "-m", "thememap.runner.cli", *args]
     if unprivileged:
         command = ["setpriv", "--bounding-set=-all", "--inh-caps=-all", *command]
     return subprocess.run(
@@ -229,7 +229,7 @@ def test_an_unwritable_store_folder_is_one_line(shared_dir: Path) -> None:
 def test_a_notebook_run_by_hand_with_a_missing_input_creates_no_store(
     write_params: Any, tmp_path: Path
 ) -> None:
-    from thememap.notebook import start_step
+    from thememap.runner.notebook import start_step
 
     params = write_params({"store": "data/s.db", "input": {"path": "nowhere.csv"}})
     with pytest.raises(InputError, match=r"nowhere\.csv: input file not found"):

@@ -60,7 +60,7 @@ def _slow_notebook(folder: Path) -> None:
         params,
         nbformat.v4.new_code_cell(
             "import pathlib, time\n"
-            "from thememap.notebook import start_step\n"
+            "from thememap.runner.notebook import start_step\n"
             "step = start_step('01_wait', params_file, run_id)\n"
             "pathlib.Path('started').touch()\n"
             "time.sleep(90)\n"
@@ -78,7 +78,7 @@ def test_a_second_runner_on_one_store_stops_with_a_clear_message(tmp_path: Path)
     _slow_notebook(tmp_path / "notebooks")
     (tmp_path / "p.yaml").write_text(yaml.safe_dump({"store": "s.db"}))
     env = {**os.environ, "PYTHONPATH": str(LIB)}
-    command = [sys.executable, "-m", "thememap.cli", "run", "p.yaml", "-q"]
+    command = [sys.executable, "-m", "thememap.runner.cli", "run", "p.yaml", "-q"]
     first = subprocess.Popen(
         [*command, "--run-name", "first"],
         cwd=tmp_path,

@@ -15,7 +15,7 @@ from misbehaving_server import MisbehavingServer
 import thememap
 from thememap.embed.openai_api import OpenAIEmbedder
 from thememap.errors import BackendError
-from thememap.notebook import start_step
+from thememap.runner.notebook import start_step
 
 LIB = Path(thememap.__file__).resolve().parents[1]  # the thememap under test
 
@@ -24,7 +24,7 @@ def thememap(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """The real command line, in a subprocess."""
     env = {**os.environ, "PYTHONPATH": str(LIB)}
     return subprocess.run(
-        [sys.executable, "-m", "thememap.cli", *args],
+        [sys.executable, "-m", "thememap.runner.cli", *args],
         cwd=cwd,
         env=env,
         capture_output=True,

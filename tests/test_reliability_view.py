@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 from export_fixture import make_export_store
 
-from thememap.embed.runner import embed_store
+from thememap.embed.step import embed_store
 from thememap.errors import StepOrderError
-from thememap.export.runner import export_run
+from thememap.export.step import export_run
 from thememap.ingest.load import load_items
-from thememap.params import InputParams, load_params
+from thememap.ingest.params import InputParams
+from thememap.params import load_params
 from thememap.store.clusters import read_memberships
 from thememap.store.connection import open_store
 from thememap.store.view import record_cluster_view
@@ -163,7 +164,7 @@ def test_01_then_03_04_without_02_is_refused_by_the_runner(tmp_path: Path) -> No
     def run(name: str, notebooks: list[str]) -> subprocess.CompletedProcess[str]:
         (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump({**base, "notebooks": notebooks}))
         return subprocess.run(
-            [sys.executable, "-m", "thememap.cli", "run", f"{name}.yaml", "-q"],
+            [sys.executable, "-m", "thememap.runner.cli", "run", f"{name}.yaml", "-q"],
             cwd=tmp_path,
             env=env,
             capture_output=True,

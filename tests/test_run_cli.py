@@ -45,7 +45,7 @@ def demo_rows(n: int) -> list[dict[str, str]]:
 def thememap_run(params: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(LIB), "OMP_NUM_THREADS": "1"}
     return subprocess.run(
-        [sys.executable, "-m", "thememap.cli", "run", str(params), *args],
+        [sys.executable, "-m", "thememap.runner.cli", "run", str(params), *args],
         cwd=params.parent,
         env=env,
         capture_output=True,
@@ -124,12 +124,12 @@ def test_run_shows_progress_and_leaves_quiet_reports(tmp_path: Path) -> None:
 
 
 def test_run_all_on_01_embed_with_its_default_params_loads_the_demo(tmp_path: Path) -> None:
-    from thememap.run import ensure_kernel, kernel_config
+    from thememap.runner.run import ensure_kernel, kernel_config
 
     project = tmp_path / "project"
     env = {**os.environ, "PYTHONPATH": str(LIB)}
     subprocess.run(
-        [sys.executable, "-m", "thememap.cli", "init", str(project)], check=True, env=env
+        [sys.executable, "-m", "thememap.runner.cli", "init", str(project)], check=True, env=env
     )
     # the demo file of a fresh project, cut to 120 rows to keep the test short
     rows = demo_rows(120)

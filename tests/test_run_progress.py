@@ -9,7 +9,7 @@ import io
 import re
 import time
 
-from thememap.run_progress import RunProgress, clean_line
+from thememap.runner.progress import RunProgress, clean_line
 
 
 class Clock:
@@ -34,7 +34,7 @@ def test_bars_are_rate_limited_and_their_last_state_always_shown() -> None:
     clock, out = Clock(), io.StringIO()
     progress = RunProgress(out, tty=False, interval=10, heartbeat=0, clock=clock)
     progress.start("01_embed", 1, 4)
-    progress.write("INFO thememap.embed.runner: 300 items to embed\n")
+    progress.write("INFO thememap.embed.step: 300 items to embed\n")
     for step in range(31):  # an update a second, as tqdm would send in a live notebook
         clock.now = float(step)
         progress.write(bar("embedding (local:m:int8)", 10 * step, 300))

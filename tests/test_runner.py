@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 from thememap.errors import NotebookError, ParamsError
-from thememap.run import discover_notebooks, run_chain
+from thememap.runner.run import discover_notebooks, run_chain
 
 pytestmark = pytest.mark.slow
 
@@ -91,7 +91,8 @@ def test_a_user_error_in_a_notebook_is_one_line_not_a_traceback(write_params, tm
     folder.mkdir()
     _notebook(
         folder / "01_bad_input.ipynb",
-        "from thememap.notebook import start_step\nstep = start_step('01', params_file, run_id)",
+        "from thememap.runner.notebook import start_step\n"
+        "step = start_step('01', params_file, run_id)",
         "from thememap.errors import InputError\nraise InputError('items.csv:3: empty text')",
     )
     params = write_params({"store": "s.db"})

@@ -10,8 +10,8 @@
     themes.map()      # the interactive map (shows inline in JupyterLab)
     themes.save("items.db");  themes.export("out/")
 
-The steps are the ones the notebooks run, on arrays: :func:`~thememap.embed.runner.embed_texts`,
-:func:`~thememap.cluster.pipeline.cluster_items`,
+The steps are the ones the notebooks run, on arrays: :func:`~thememap.embed.step.embed_texts`,
+:func:`~thememap.cluster.step.cluster_items`,
 :func:`~thememap.describe.step.describe_hierarchy`. The store is only an adapter:
 :meth:`ThemeMap.save` writes what :func:`fit` made into one, and the exports and the map
 are written from it exactly as notebook 04 writes them.
@@ -35,13 +35,13 @@ from thememap.ingest.prepare import prepare_text
 from thememap.params import Params, load_params, params_from_dict
 
 if TYPE_CHECKING:
-    from thememap.cluster.pipeline import ClusterResult
+    from thememap.cluster.step import ClusterResult
     from thememap.describe.hierarchy import ClusterTree
     from thememap.describe.step import Described
     from thememap.embed.base import Embedder
     from thememap.errors import BadRow
     from thememap.export.map import MapView
-    from thememap.export.runner import ExportResult
+    from thememap.export.step import ExportResult
     from thememap.ingest.rows import Item
 
 log = logging.getLogger(__name__)
@@ -82,10 +82,10 @@ def fit(
     (``{"cluster": {"levels": 3}}``) or a params YAML. ``embedder``: any object with
     ``model_id``, ``dim`` and ``embed(texts)`` (default: ``params.embed``'s backend).
     """
-    from thememap.cluster.pipeline import cluster_items
+    from thememap.cluster.step import cluster_items
     from thememap.describe.step import describe_hierarchy, describe_text, tree_from_levels
     from thememap.embed.base import make_embedder
-    from thememap.embed.runner import embed_texts
+    from thememap.embed.step import embed_texts
 
     p = as_params(params)
     update = {
@@ -233,7 +233,7 @@ class ThemeMap:
         """Write items.json, clusters.json, Parquet, map.html, items_themes.csv, the
         embedding_atlas/ and datamapplot/ folders and manifest.json to ``out_dir``
         (replacing that folder as a whole, like notebook 04)."""
-        from thememap.export.runner import export_run
+        from thememap.export.step import export_run
         from thememap.store import open_store
 
         export = self.params.export.model_copy(update={"out_dir": Path(out_dir).resolve()})

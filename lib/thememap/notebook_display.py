@@ -4,7 +4,7 @@ An empty table renders as the one-line note its maker attached (``with_empty_not
 instead of pandas' "Empty DataFrame / Columns: [...]", a Series as a table (not
 "Name: count, dtype: int64"), and a :class:`Note` (a ``str``) as its text instead of a
 quoted repr. :func:`install_formatters` is called by
-:func:`thememap.notebook.start_step`, in the notebook's kernel only.
+:func:`thememap.runner.notebook.start_step`, in the notebook's kernel only.
 """
 
 from __future__ import annotations

@@ -11,6 +11,9 @@ file works from anywhere:
   ``thememap init`` writes), else the params file's own folder;
 * the notebooks are the project folder's ``notebooks/`` when it has numbered ones,
   else those shipped inside the package.
+
+Each section's model lives with its step (``thememap.ingest.params`` for ``input``,
+``thememap.embed.params``, ``thememap.cluster.params``, ...); this module composes them.
 """
 
 from __future__ import annotations
@@ -18,71 +21,18 @@ from __future__ import annotations
 import os
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 from pydantic import Field, ValidationError
 
 from thememap.cluster.params import ClusterParams
 from thememap.describe.params import DescribeParams
+from thememap.embed.params import EmbedParams
 from thememap.errors import ParamsError
-from thememap.export_params import ExportParams
-from thememap.params_base import EnvVarName, StrictModel, mask_secrets
-
-EMBED_BACKENDS = ("local", "openai")
-
-
-class InputParams(StrictModel):
-    """Where the items come from and how each becomes the text that is embedded."""
-
-    path: Path | None = Field(None, description="CSV, TSV, JSONL, Parquet, TXT or SQLite file")
-    format: Literal["auto", "csv", "tsv", "jsonl", "parquet", "text", "sqlite"] = "auto"
-    text_field: str = Field("content", description="field holding the item text")
-    id_field: str | None = Field(None, description="field holding a stable id (else file:line)")
-    created_at_field: str | None = None
-    title_field: str | None = Field(None, description="prepended as 'Title: ...' when embedding")
-    context_fields: list[str] = Field(
-        default_factory=list, description="metadata fields prepended as 'Field: value' context"
-    )
-    metadata_fields: list[str] | Literal["all"] = Field(
-        "all", description="fields kept as metadata; 'all' keeps every other field"
-    )
-    sqlite_table: str = Field("items", description="table read from a SQLite input")
-    max_chars: int = Field(8000, gt=0, description="embedded text is truncated to this length")
-    max_text_bytes: int = Field(
-        100_000, gt=0, description="a row whose text is longer is a bad row, not truncated"
-    )
-    on_bad_row: Literal["skip", "fail"] = Field(
-        "skip", description="skip: load good rows and report the bad; fail: load nothing"
-    )
-    mirror: bool = Field(
-        True,
-        description="the items mirror the input file: changed texts replace the old, items "
-        "gone from the file leave the map (their vectors stay cached); false: only add",
-    )
-    encoding: str = "utf-8"
-
-
-class EmbedParams(StrictModel):
-    """Which embedding backend and how to batch it."""
-
-    backend: Literal["local", "openai"] = "local"
-    model: str | None = Field(None, description="backend's default when empty")
-    batch_size: int = Field(64, gt=0, le=2048)
-    # local backend
-    quantize: bool = Field(True, description="use the int8 graph (about 2x faster on CPU)")
-    threads: int | None = Field(None, gt=0, description="onnxruntime intra-op threads")
-    cache_dir: Path | None = Field(None, description="quantised graph cache (~/.cache/thememap)")
-    # OpenAI-compatible backend
-    base_url: str | None = Field(None, description="any OpenAI-compatible /v1 endpoint")
-    api_key_env: EnvVarName = Field(
-        "OPENAI_API_KEY", description="NAME of the variable holding the key"
-    )
-    dimensions: int | None = Field(None, gt=0)
-    max_batch_tokens: int = Field(200_000, gt=0, description="token bound per request")
-    concurrency: int = Field(4, ge=1, le=64, description="requests in flight")
-    max_retries: int = Field(6, ge=0)
-    timeout_s: float = Field(60.0, gt=0)
+from thememap.export.params import ExportParams
+from thememap.ingest.params import InputParams
+from thememap.params_base import StrictModel, mask_secrets
 
 
 class ReportParams(StrictModel):

@@ -44,7 +44,8 @@ from thememap.store.items import item_rows
 from thememap.store.vectors import load_item_vectors
 
 if TYPE_CHECKING:
-    from thememap.params import InputParams, Params
+    from thememap.ingest.params import InputParams
+    from thememap.params import Params
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ import numpy as np
 from thememap.errors import ParamsError
 
 if TYPE_CHECKING:
-    from thememap.params import EmbedParams
+    from thememap.embed.params import EmbedParams
 
 
 @runtime_checkable

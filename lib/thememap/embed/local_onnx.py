@@ -41,7 +41,7 @@ from thememap.files import sha256_of, write_atomic
 from thememap.vectors import unit_rows
 
 if TYPE_CHECKING:
-    from thememap.params import EmbedParams
+    from thememap.embed.params import EmbedParams
 
 log = logging.getLogger(__name__)
 

@@ -51,7 +51,7 @@ from thememap.vectors import unit_rows
 if TYPE_CHECKING:
     import httpx2
 
-    from thememap.params import EmbedParams
+    from thememap.embed.params import EmbedParams
 
 log = logging.getLogger(__name__)
 

@@ -19,11 +19,12 @@ from thememap.export.interop import write_datamapplot, write_embedding_atlas, wr
 from thememap.export.map import MapView, map_html, map_payload, map_payload_for, write_map
 from thememap.export.neighbours import attach_neighbours
 from thememap.export.parquet import SCHEMA_VERSION, write_manifest, write_parquet
+from thememap.export.plots import plot_theme_volume
 from thememap.export.reference import reference_clusters, reference_items, write_reference_json
 from thememap.export.report_index import write_run_index
-from thememap.export.runner import ExportResult, export_run, report_dir_for
 from thememap.export.source import ExportData, load_export_data
-from thememap.export.themes import plot_theme_volume, theme_trends, theme_volume, top_themes
+from thememap.export.step import ExportResult, export_run, report_dir_for
+from thememap.export.themes import theme_trends, theme_volume, top_themes
 
 __all__ = [
     "SCHEMA_VERSION",

@@ -16,9 +16,9 @@ import pandas as pd
 
 from thememap.errors import BadRow, BadRowsError, InputError
 from thememap.ingest.load import check_input_file
+from thememap.ingest.params import InputParams
 from thememap.ingest.readers import Record, detect_format, read_records
 from thememap.ingest.rows import Item, RowError, make_item
-from thememap.params import InputParams
 
 Data = pd.DataFrame | Sequence[str] | str | Path
 

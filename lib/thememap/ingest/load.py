@@ -44,7 +44,7 @@ from thememap.store.view import bump_items_version
 if TYPE_CHECKING:
     import pandas as pd
 
-    from thememap.params import InputParams
+    from thememap.ingest.params import InputParams
 
 log = logging.getLogger(__name__)
 

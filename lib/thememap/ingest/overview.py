@@ -1,7 +1,8 @@
 """What is in the store: counts, duplicates, text lengths, items over time (tables, no plots).
 
 The counts come from :mod:`thememap.store.item_stats` (SQL, or one column at a
-time), so they stay cheap at a million items. The plots for these live in :mod:`thememap.plots`.
+time), so they stay cheap at a million items. The plots for these live in
+:mod:`thememap.ingest.plots`.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from thememap.params import InputParams
+    from thememap.ingest.params import InputParams
 
 ELLIPSIS = "..."
 

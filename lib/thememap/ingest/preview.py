@@ -13,8 +13,8 @@ from typing import Any
 
 from thememap.errors import BadRow, InputError
 from thememap.ingest.load import open_input
+from thememap.ingest.params import InputParams
 from thememap.ingest.rows import Item, RowError, make_item
-from thememap.params import InputParams
 
 
 @dataclass

@@ -13,7 +13,7 @@ from thememap.ingest.dates import DateError, normalise_date
 from thememap.ingest.prepare import prepare_text, text_hash
 
 if TYPE_CHECKING:
-    from thememap.params import InputParams
+    from thememap.ingest.params import InputParams
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from thememap.ingest.load import check_input_file
 from thememap.notebook_display import Note, install_formatters
 from thememap.params import Params, load_params
 from thememap.params_base import mask_url_credentials
-from thememap.stages import EMBED, check_stage_inputs
+from thememap.runner.stages import EMBED, check_stage_inputs
 from thememap.store import open_store
 from thememap.store.lock import HELD_ENV, StoreLock, acquire_store_lock
 from thememap.store.runs import now_iso, record_step, start_run

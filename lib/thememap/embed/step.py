@@ -17,8 +17,8 @@ from typing import Protocol, cast, runtime_checkable
 import numpy as np
 
 from thememap.embed.base import Embedder
+from thememap.ingest.params import InputParams
 from thememap.ingest.prepare import prepare_text, text_hash
-from thememap.params import InputParams
 from thememap.progress import progress_bar
 from thememap.store.items import count_items, item_rows, set_content_hashes
 from thememap.store.vectors import missing_hashes, put_vectors, set_active_model

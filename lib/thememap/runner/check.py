@@ -6,7 +6,7 @@ Each problem is one line; the command exits 2 when there is any:
 * the input file exists and parses, and every field the params name is in it; three rows
   are shown (:mod:`thememap.ingest.preview`);
 * with no input file the store has items, and a run that starts part-way finds what the
-  earlier notebooks leave (:mod:`thememap.stages`);
+  earlier notebooks leave (:mod:`thememap.runner.stages`);
 * the API key variable is set where a backend needs one (its value is never printed);
 * with ``ping=True`` each OpenAI-compatible backend's ``base_url`` answers.
 """
@@ -23,7 +23,7 @@ from pathlib import Path
 from thememap.errors import ThememapError
 from thememap.params import Params, load_params
 from thememap.params_base import mask_url_credentials
-from thememap.run_progress import terminal_safe
+from thememap.runner.progress import terminal_safe
 
 OPENAI_URL = "https://api.openai.com/v1"
 PREVIEW_ROWS = 3
@@ -117,8 +117,8 @@ def check_params(
     params_file: Path | str, *, ping_backends: bool = False, params: Params | None = None
 ) -> CheckReport:
     """Everything ``thememap check`` checks; a params file that does not validate raises."""
-    from thememap.run import discover_notebooks
-    from thememap.stages import check_stage_inputs
+    from thememap.runner.run import discover_notebooks
+    from thememap.runner.stages import check_stage_inputs
 
     params = params or load_params(params_file)
     report = CheckReport()

@@ -7,7 +7,7 @@ import pandas as pd
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
-from thememap.cluster.pipeline import ClusterResult
+from thememap.cluster.step import ClusterResult
 from thememap.notebook_display import Note
 
 

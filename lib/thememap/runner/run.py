@@ -6,8 +6,8 @@ writes each executed notebook and its offline HTML rendering to
 ``reports/<run>/``, and stops at the first failure with a message naming the
 notebook and the failing cell. The command line is ``thememap run PARAMS``;
 ``start_from`` / ``only`` resume a chain from what the store already holds
-(checked first: :mod:`thememap.stages`), and a :class:`~thememap.run_progress.RunProgress`
-shows each notebook's own progress while it runs.
+(checked first: :mod:`thememap.runner.stages`), and a
+:class:`~thememap.runner.progress.RunProgress` shows each notebook's own progress while it runs.
 """
 
 from __future__ import annotations
@@ -24,13 +24,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from thememap.check import missing_keys
 from thememap.errors import NotebookError, ParamsError
 from thememap.ingest.load import check_input_file
 from thememap.params import Params, load_params
 from thememap.progress import BATCH_ENV
-from thememap.run_progress import RunProgress
-from thememap.stages import check_stage_inputs
+from thememap.runner.check import missing_keys
+from thememap.runner.progress import RunProgress
+from thememap.runner.stages import check_stage_inputs
 from thememap.store import open_store
 from thememap.store.lock import HELD_ENV, acquire_store_lock
 from thememap.store.runs import finish_run, start_run
@@ -189,7 +189,8 @@ def _failure_message(notebook: Path, executed: Path, err: Exception) -> str:
     injected = sum(1 for c in cells[:index] if added_by_papermill & set(c.metadata.get("tags", [])))
     first_line = cells[index].source.strip().splitlines()[0] if cells[index].source.strip() else ""
     if not str(evalue).strip():
-        # a ThememapError is shown as one stderr line (thememap.notebook), not as an error output
+        # a ThememapError is shown as one stderr line (thememap.runner.notebook), not as an
+        # error output
         stderr = [
             o.get("text", "") for o in cells[index].get("outputs", []) if o.get("name") == "stderr"
         ]

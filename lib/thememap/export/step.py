@@ -8,7 +8,7 @@ import logging
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from thememap.export.interop import write_datamapplot, write_embedding_atlas, write_items_csv
 from thememap.export.map import MapView, map_html, map_payload_for
@@ -18,7 +18,9 @@ from thememap.export.reference import write_reference_json
 from thememap.export.source import ExportData, load_export_data
 from thememap.export.swap import staged_export
 from thememap.files import write_text_atomic
-from thememap.params import Params
+
+if TYPE_CHECKING:
+    from thememap.params import Params
 
 log = logging.getLogger(__name__)
 

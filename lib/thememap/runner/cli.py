@@ -13,7 +13,7 @@ import sys
 from thememap import __version__
 from thememap.errors import ThememapError
 from thememap.params_base import mask_url_credentials
-from thememap.run_progress import terminal_safe
+from thememap.runner.progress import terminal_safe
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -51,8 +51,8 @@ def _quiet_libraries() -> None:
 
 
 def _run(args: argparse.Namespace) -> None:
-    from thememap.run import run_chain
-    from thememap.run_progress import RunProgress
+    from thememap.runner.progress import RunProgress
+    from thememap.runner.run import run_chain
 
     only = [n for part in args.only or [] for n in part.split(",") if n.strip()]
     result = run_chain(
@@ -66,7 +66,7 @@ def _run(args: argparse.Namespace) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from thememap.check import check_params
+    from thememap.runner.check import check_params
 
     report = check_params(args.params, ping_backends=args.ping)
     for line in report.lines:
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "check":
             return _check(args)
         elif args.command == "init":
-            from thememap.scaffold import init_project
+            from thememap.runner.scaffold import init_project
 
             written = init_project(args.dir, force=args.force)
             print(f"{args.dir}: {len(written)} file(s) written")

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TextIO
 
-# "INFO thememap.embed.runner: message" (thememap.notebook's log format, in the kernel)
+# "INFO thememap.embed.step: message" (thememap.runner.notebook's log format, in the kernel)
 _LOG_LINE = re.compile(r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL) [\w.]+: ")
 # tqdm's bar graphic between the percentage and the count: "45%|████▌     | 90/200"
 _BAR_GRAPHIC = re.compile(r"(\d+%)\|[^|]*\| ")
@@ -59,7 +59,7 @@ def clean_line(text: str, *, width: int = 160) -> str:
 
 
 class RunProgress:
-    """Terminal progress for a chain run; pass it to :func:`thememap.run.run_chain`.
+    """Terminal progress for a chain run; pass it to :func:`thememap.runner.run.run_chain`.
 
     The runner calls :meth:`start` and :meth:`finish` around each notebook and gives
     :meth:`write` (papermill's ``stderr_file``) the kernel's stderr as it arrives.
