@@ -138,6 +138,8 @@ class LLMDescriber:
 
     ``embedder`` (the model that embedded the items) ranks each answer's proposed names;
     without it the model's own pick stands unless it repeats a sibling's name.
+    ``carried`` (cluster id -> card) are cards a previous run made for the same theme
+    (:mod:`thememap.describe.carry`): used as they are, no call, like a copied card.
     """
 
     def __init__(
@@ -149,9 +151,11 @@ class LLMDescriber:
         sleep: Callable[[float], None] = time.sleep,
         progress: bool = True,
         embedder: Embedder | None = None,
+        carried: Mapping[int, Card] | None = None,
     ) -> None:
         self.params = params
         self.embedder = embedder
+        self.carried = dict(carried or {})
         self.cache = cache
         self.client = client
         self.sleep = sleep
@@ -258,7 +262,7 @@ class LLMDescriber:
                 continue  # offline cards stand for this level (``best`` falls back to them)
             jobs = []
             for node in h.level(level):
-                copy = self._copy_of_only_child(h, node, done)
+                copy = self.carried.get(node.id) or self._copy_of_only_child(h, node, done)
                 if copy is not None:
                     done[node.id] = copy
                     self.copied_.append(node.id)
