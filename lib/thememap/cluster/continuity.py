@@ -38,6 +38,7 @@ from thememap.store.themes import (
     theme_run,
     write_run_themes,
 )
+from thememap.store.view import check_clustering_current
 
 log = logging.getLogger(__name__)
 
@@ -241,8 +242,14 @@ def ensure_themes(
     conn: sqlite3.Connection, run_id: str | None, params: ContinuityParams | None = None
 ) -> ThemeAssignment | None:
     """:func:`assign_themes` for the run whose clusters ``run_id`` exports (a run without
-    clusters of its own exports the latest clustering's): matches it when it is not yet."""
-    return assign_themes(conn, exported_cluster_run(conn, run_id), params)
+    clusters of its own exports the latest clustering's): matches it when it is not yet.
+
+    A clustering of other items than the current ones is refused first
+    (:class:`~thememap.errors.StepOrderError`, as the export would), so nothing is written.
+    """
+    run = exported_cluster_run(conn, run_id)
+    check_clustering_current(conn, run)
+    return assign_themes(conn, run, params)
 
 
 def theme_counts(conn: sqlite3.Connection, run_id: str) -> pd.DataFrame:
