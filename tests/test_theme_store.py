@@ -255,6 +255,7 @@ def test_the_change_table_matches_the_data(conn) -> None:
     first = theme_changes(conn, "a")
     assert first.previous_run_id is None and first.table.empty
     assert first.note() == "first run: nothing to compare"
+    assert first.summary().empty and first.summary().attrs  # shown as its one-line note
 
 
 def test_a_kept_theme_reuses_its_llm_card_and_pays_no_call(conn, write_params) -> None:

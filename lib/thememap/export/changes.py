@@ -29,6 +29,14 @@ COLUMNS = [
     "share_before", "share_now", "share_change", "moved_in", "moved_out",
 ]  # fmt: skip
 _ORDER = {"new": 0, "ended": 1, "grew": 2, "shrank": 3, "same": 4}
+_TEXT = ("theme_id", "theme", "change")
+
+
+def empty_table() -> pd.DataFrame:
+    """The change table with no rows (numbers typed as numbers)."""
+    return pd.DataFrame(
+        {c: pd.Series(dtype="string" if c in _TEXT else "float64") for c in COLUMNS}
+    )
 
 
 @dataclass
@@ -51,15 +59,13 @@ class ThemeChanges:
 
     def summary(self, *, level: int = 1, top: int = 5) -> pd.DataFrame:
         """New and ended themes of ``level``, and the ``top`` that grew and shrank most."""
+        if self.previous_run_id is None:
+            return with_empty_note(empty_table(), "first run: nothing to compare")
         at = self.table[self.table["level"] == level]
         grew = at[at["change"] == "grew"].nlargest(top, "share_change")
         shrank = at[at["change"] == "shrank"].nsmallest(top, "share_change")
         rows = pd.concat([at[at["change"].isin(["new", "ended"])], grew, shrank])
-        note = (
-            "first run: nothing to compare"
-            if self.previous_run_id is None
-            else f"no level-{level} theme changed since run {self.previous_run_id}"
-        )
+        note = f"no level-{level} theme changed since run {self.previous_run_id}"
         return with_empty_note(rows.reset_index(drop=True), note)
 
     def note(self, *, level: int = 1) -> Note:
@@ -157,7 +163,7 @@ def theme_changes(conn: sqlite3.Connection, run_id: str) -> ThemeChanges:
     now = run_themes(conn, run_id)
     before = run_themes(conn, previous_id) if previous_id else now.iloc[0:0]
     if previous_id is None or before.empty:  # a first run, or its previous run is gone
-        return ThemeChanges(run_id, None, pd.DataFrame(columns=COLUMNS))
+        return ThemeChanges(run_id, None, empty_table())
     items_now, items_before = item_theme_ids(conn, run_id), item_theme_ids(conn, previous_id)
     table = compare_themes(now, before, items_now, items_before)
     level_1 = items_now[items_now["level"] == 1].merge(
@@ -171,5 +177,5 @@ def write_changes_csv(
     conn: sqlite3.Connection, out_dir: Path, *, run_id: str | None
 ) -> dict[str, Path]:
     """``changes.csv``: :func:`theme_changes`' table (only the header for a first run)."""
-    table = pd.DataFrame(columns=COLUMNS) if run_id is None else theme_changes(conn, run_id).table
+    table = empty_table() if run_id is None else theme_changes(conn, run_id).table
     return {"changes.csv": write_text_atomic(out_dir / "changes.csv", csv_text(table))}
