@@ -27,10 +27,11 @@ import pandas as pd
 
 from thememap.cluster.continuity_params import ContinuityParams
 from thememap.cluster.identity import LevelView, ThemeMatch, match_themes, shared_labels
-from thememap.store.clusters import exported_cluster_run, read_memberships
+from thememap.store.clusters import exported_cluster_run
 from thememap.store.themes import (
     ThemeRow,
     cluster_shapes,
+    membership_arrays,
     next_theme_numbers,
     previous_matched_run,
     run_matched,
@@ -71,16 +72,15 @@ class RunLevels:
 def read_run_levels(conn: sqlite3.Connection, run_id: str) -> RunLevels:
     """``run_id``'s clusters and memberships from the store, as :class:`RunLevels`."""
     shapes = cluster_shapes(conn, run_id)
-    members = read_memberships(conn, run_id, check_current=False)
-    item_ids = np.unique(members["item_id"].to_numpy(dtype=np.int64))
+    members = membership_arrays(conn, run_id)  # item_id, level, cluster_id (-1: unplaced)
+    item_ids = np.unique(members[:, 0])
     run = RunLevels(item_ids=item_ids)
     for level in sorted(int(v) for v in shapes["level"].unique()):
         at = shapes[shapes["level"] == level]
         ids = at["id"].to_numpy(dtype=np.int64)  # sorted: read ORDER BY level, id
         labels = np.full(len(item_ids), -1, dtype=np.int64)
-        part = members[(members["level"] == level) & members["cluster_id"].notna()]
-        rows = np.searchsorted(item_ids, part["item_id"].to_numpy(dtype=np.int64))
-        labels[rows] = np.searchsorted(ids, part["cluster_id"].to_numpy(dtype=np.int64))
+        part = members[(members[:, 1] == level) & (members[:, 2] >= 0)]
+        labels[np.searchsorted(item_ids, part[:, 0])] = np.searchsorted(ids, part[:, 2])
         parent_ids = at["parent_id"].to_numpy(dtype=float)
         if run.cluster_ids and not np.isnan(parent_ids).any():
             parents = np.searchsorted(run.cluster_ids[-1], parent_ids.astype(np.int64))

@@ -59,6 +59,18 @@ def cluster_shapes(conn: sqlite3.Connection, run_id: str) -> pd.DataFrame:
     return frame
 
 
+def membership_arrays(conn: sqlite3.Connection, run_id: str) -> np.ndarray:
+    """A run's memberships as one ``(m, 3)`` int64 array of ``item_id, level, cluster_id``
+    (-1 for an unplaced item): the matcher's read, lean at a million rows."""
+    cursor = conn.cursor()
+    cursor.row_factory = None  # plain tuples: sqlite3.Row costs more than the query
+    rows = cursor.execute(
+        "SELECT item_id, level, COALESCE(cluster_id, -1) FROM memberships WHERE run_id = ?",
+        (run_id,),
+    ).fetchall()
+    return np.array(rows, dtype=np.int64).reshape(-1, 3)
+
+
 def run_matched(conn: sqlite3.Connection, run_id: str) -> bool:
     """Whether ``run_id``'s matching is complete: recorded, and a theme for each cluster."""
     row = conn.execute(
