@@ -26,7 +26,13 @@ import numpy as np
 import pandas as pd
 
 from thememap.cluster.continuity_params import ContinuityParams
-from thememap.cluster.identity import LevelView, ThemeMatch, match_themes, shared_labels
+from thememap.cluster.identity import (
+    LevelView,
+    ThemeMatch,
+    match_themes,
+    shared_labels,
+    theme_number,
+)
 from thememap.store.clusters import exported_cluster_run
 from thememap.store.themes import (
     ThemeRow,
@@ -79,7 +85,7 @@ def read_run_levels(conn: sqlite3.Connection, run_id: str) -> RunLevels:
         at = shapes[shapes["level"] == level]
         ids = at["id"].to_numpy(dtype=np.int64)  # sorted: read ORDER BY level, id
         labels = np.full(len(item_ids), -1, dtype=np.int64)
-        part = members[(members[:, 1] == level) & (members[:, 2] >= 0)]
+        part = members[(members[:, 1] == level) & np.isin(members[:, 2], ids)]
         labels[np.searchsorted(item_ids, part[:, 0])] = np.searchsorted(ids, part[:, 2])
         parent_ids = at["parent_id"].to_numpy(dtype=float)
         if run.cluster_ids and not np.isnan(parent_ids).any():
@@ -96,11 +102,6 @@ def read_run_levels(conn: sqlite3.Connection, run_id: str) -> RunLevels:
         run.parents.append(parents)
         run.centroids.append(centroids)
     return run
-
-
-def theme_number(theme_id: str) -> int:
-    """The number of a ``T<level>-<number>`` theme id."""
-    return int(theme_id.rsplit("-", 1)[1])
 
 
 def theme_rows(

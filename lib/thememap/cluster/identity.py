@@ -85,6 +85,11 @@ def theme_id(level: int, number: int) -> str:
     return f"T{level}-{number:04d}"
 
 
+def theme_number(theme: str) -> int:
+    """The number of a ``T<level>-<number>`` theme id."""
+    return int(theme.rsplit("-", 1)[1])
+
+
 def shared_labels(
     previous_items: np.ndarray,
     previous_labels: Sequence[np.ndarray],
