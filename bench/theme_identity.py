@@ -93,9 +93,7 @@ def store_timing(x: np.ndarray, rows: np.ndarray, before: Hierarchy, after: Hier
             )
         for run_id, h, subset in (("fit-80", before, rows), ("fit-100", after, np.arange(n))):
             item_ids = subset + 1
-            records = level_records(
-                x[subset], item_ids, h, None, None, n_representatives=3, seed=0
-            )
+            records = level_records(x[subset], item_ids, h, None, None, n_representatives=3, seed=0)
             replace_run_clusters(conn, run_id, item_ids=item_ids, levels=records, coords=None)
             t0 = time.perf_counter()
             done = assign_themes(conn, run_id)
