@@ -28,17 +28,20 @@ from thememap.export.themes import theme_trends
 from thememap.params import load_params
 from thememap.store import open_store
 
-# the reference Exporter's records, field by field, with the types it wrote
+# the reference Exporter's records, field by field, with the types it wrote (and ours at the
+# end: external_id, the theme ids, null until the run's themes were matched)
 REFERENCE_ITEM_TYPES = {
     "id": (int,), "content": (str,), "metadata": (dict, list), "created_at": (str, type(None)),
     "x": (float,), "y": (float,), "cluster_l1": (int, type(None)),
     "cluster_l2": (int, type(None)), "cluster_l3": (int, type(None)), "external_id": (str,),
+    "theme_id_l1": (str, type(None)), "theme_id_l2": (str, type(None)),
+    "theme_id_l3": (str, type(None)),
 }  # fmt: skip
 REFERENCE_CLUSTER_TYPES = {
     "id": (int,), "cluster_type": (str,), "level": (int,), "name": (str,),
     "parent_id": (int, type(None)), "comment_count": (int,), "description": (str, type(None)),
     "pattern_name": (str, type(None)), "category": (str, type(None)),
-    "strength": (int, float, type(None)),
+    "strength": (int, float, type(None)), "theme_id": (str, type(None)),
 }  # fmt: skip
 
 
@@ -129,6 +132,7 @@ def test_export_run_writes_everything_with_a_manifest(conn, write_params, tmp_pa
     assert names == {
         "items.json", "clusters.json", "items.parquet", "clusters.parquet", "cards.parquet",
         "map.html", "manifest.json", "items_themes.csv", "embedding_atlas", "datamapplot",
+        "changes.csv",
     }  # fmt: skip
     manifest = json.loads((tmp_path / "exp" / "manifest.json").read_text())
     assert manifest["schema_version"] == SCHEMA_VERSION

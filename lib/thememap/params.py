@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 from pydantic import Field, ValidationError
 
+from thememap.cluster.continuity_params import ContinuityParams
 from thememap.cluster.params import ClusterParams
 from thememap.describe.params import DescribeParams
 from thememap.embed.params import EmbedParams
@@ -49,6 +50,7 @@ class Params(StrictModel):
     input: InputParams = Field(default_factory=InputParams)
     embed: EmbedParams = Field(default_factory=EmbedParams)
     cluster: ClusterParams = Field(default_factory=ClusterParams)
+    continuity: ContinuityParams = Field(default_factory=ContinuityParams)
     describe: DescribeParams = Field(default_factory=DescribeParams)
     export: ExportParams = Field(default_factory=ExportParams)
     report: ReportParams = Field(default_factory=ReportParams)

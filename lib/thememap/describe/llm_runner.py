@@ -142,6 +142,8 @@ class LLMDescriber:
     ``common_words``: the corpus-generic words the offline cards stop, most frequent
     first (:attr:`OfflineDescriber.common_words_`); every prompt lists the first
     :data:`MAX_COMMON_WORDS` as words to leave out.
+    ``carried`` (cluster id -> card) are cards a previous run made for the same theme
+    (:mod:`thememap.describe.carry`): used as they are, no call, like a copied card.
     """
 
     def __init__(
@@ -154,10 +156,12 @@ class LLMDescriber:
         progress: bool = True,
         embedder: Embedder | None = None,
         common_words: Sequence[str] = (),
+        carried: Mapping[int, Card] | None = None,
     ) -> None:
         self.params = params
         self.embedder = embedder
         self.common_words = list(common_words)[:MAX_COMMON_WORDS]
+        self.carried = dict(carried or {})
         self.cache = cache
         self.client = client
         self.sleep = sleep
@@ -265,7 +269,7 @@ class LLMDescriber:
                 continue  # offline cards stand for this level (``best`` falls back to them)
             jobs = []
             for node in h.level(level):
-                copy = self._copy_of_only_child(h, node, done)
+                copy = self.carried.get(node.id) or self._copy_of_only_child(h, node, done)
                 if copy is not None:
                     done[node.id] = copy
                     self.copied_.append(node.id)

@@ -25,6 +25,7 @@ import numpy as np
 
 from thememap.describe.budget import CostPlan
 from thememap.describe.cards import Card, choose_cards
+from thememap.describe.carry import carried_cards
 from thememap.describe.hierarchy import ClusterNode, ClusterTree
 from thememap.describe.llm_runner import LLMDescriber
 from thememap.describe.offline import OfflineDescriber
@@ -64,10 +65,12 @@ def describe_text(content: str, metadata: Mapping[str, Any], params: InputParams
 
 @dataclass
 class LoadedHierarchy:
-    """A cluster run's hierarchy as the describe step uses it."""
+    """A cluster run's hierarchy as the describe step uses it (``carried``: LLM cards kept
+    from the previous run for themes that did not change, see :mod:`thememap.describe.carry`)."""
 
     cluster_run_id: str
     hierarchy: ClusterTree
+    carried: dict[int, Card] = field(default_factory=dict)
 
 
 def load_hierarchy(
@@ -112,7 +115,16 @@ def load_hierarchy(
         parent_id = None if np.isnan(parent) else int(parent)
         nodes.append(ClusterNode(int(cid), int(level), name, parent_id, rows))
     nodes = [n for n in nodes if n.size > 0]
-    return LoadedHierarchy(run_id, ClusterTree(item_ids, vectors, texts, nodes, titles=titles))
+    carried = {}
+    if params.describe.source == "llm":
+        carried = carried_cards(
+            conn,
+            run_id,
+            model=params.describe.model,
+            min_jaccard=params.continuity.card_reuse_jaccard,
+        )
+    tree = ClusterTree(item_ids, vectors, texts, nodes, titles=titles)
+    return LoadedHierarchy(run_id, tree, carried)
 
 
 def _check_same_space(loaded: LoadedHierarchy, embedder: Embedder) -> None:
@@ -160,9 +172,9 @@ def plan_llm(
 
     Pass the ``embedder`` the cards will be made with: it picks among proposed names,
     so the later prompts (and their cache keys) depend on it."""
-    return LLMDescriber(params, cache=SqliteCache(conn), progress=False, embedder=embedder).plan(
-        loaded.hierarchy, offline
-    )
+    return LLMDescriber(
+        params, cache=SqliteCache(conn), progress=False, embedder=embedder, carried=loaded.carried
+    ).plan(loaded.hierarchy, offline)
 
 
 def describe_llm(
@@ -188,7 +200,8 @@ def describe_llm(
         loaded.hierarchy,
         offline,
         params,
-        describer or LLMDescriber(params, cache=SqliteCache(conn), embedder=embedder),
+        describer
+        or LLMDescriber(params, cache=SqliteCache(conn), embedder=embedder, carried=loaded.carried),
     )
     StoreSink(conn, loaded.cluster_run_id).llm(describer.cards_, offline)
     _raise_if_tripped(describer, params)
@@ -345,10 +358,12 @@ def describe_hierarchy(
     cache: Any = None,
     describer: LLMDescriber | None = None,
     quality: bool = True,
+    carried: Mapping[int, Card] | None = None,
 ) -> Described:
     """The describe step in its one order: offline cards; with ``source: llm`` the plan (logged
-    before any call) and the LLM cards (``cache``: a card cache, e.g. the store's); the chosen
-    card per cluster; label quality of each source (needs ``embedder``)."""
+    before any call) and the LLM cards (``cache``: a card cache, e.g. the store's; ``carried``:
+    cards kept from the previous run, no call); the chosen card per cluster; label quality of
+    each source (needs ``embedder``)."""
     sink = sink or NoSink()
     if embedder is not None:
         _check_dim(hierarchy, embedder)
@@ -361,11 +376,16 @@ def describe_hierarchy(
     llm = None
     common = offline_describer.common_words_
     plan = LLMDescriber(
-        params, cache=cache, progress=False, embedder=embedder, common_words=common
+        params,
+        cache=cache,
+        progress=False,
+        embedder=embedder,
+        common_words=common,
+        carried=carried,
     ).plan(hierarchy, offline)
     if params.source == "llm":
         describer = describer or LLMDescriber(
-            params, cache=cache, embedder=embedder, common_words=common
+            params, cache=cache, embedder=embedder, common_words=common, carried=carried
         )
         llm = _run_llm(hierarchy, offline, params, describer)
         sink.llm(llm.cards_, offline)
@@ -402,4 +422,5 @@ def describe_store(
         sink=StoreSink(conn, loaded.cluster_run_id),
         cache=SqliteCache(conn),
         describer=describer,
+        carried=loaded.carried,
     )

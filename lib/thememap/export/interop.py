@@ -1,7 +1,8 @@
 """The same themes for other tools: a CSV of items, Embedding Atlas, datamapplot.
 
 ``items_themes.csv``: one row per item: the user's id, text, date, 2D position and, per
-level, the theme's name and ``cluster_id`` (the ``id`` of clusters.json / clusters.parquet).
+level, the theme's name, ``cluster_id`` (the ``id`` of clusters.json / clusters.parquet)
+and ``theme_id`` (the stable id that survives re-runs).
 Cells a spreadsheet would run as formulas get a leading ``'`` (``safe.spreadsheet_safe``).
 
 ``embedding_atlas/``: ``items.parquet`` (text, x, y, theme columns, metadata, and each
@@ -59,7 +60,8 @@ def theme_names(data: ExportData) -> dict[int, str]:
 
 def themes_frame(data: ExportData, *, positioned: bool = False) -> pd.DataFrame:
     """One row per item: id (the user's), text, created_at, x, y, then per level
-    ``theme_lN`` (name) and ``cluster_id_lN``; with ``positioned`` only items on the map."""
+    ``theme_lN`` (name), ``cluster_id_lN`` and ``theme_id_lN`` (the stable theme id); with
+    ``positioned`` only items on the map."""
     items = data.items
     if positioned:
         items = items[items["x"].notna() & items["y"].notna()]
@@ -77,6 +79,8 @@ def themes_frame(data: ExportData, *, positioned: bool = False) -> pd.DataFrame:
         ids = items[f"cluster_id_l{level}"]
         frame[f"theme_l{level}"] = ids.map(lambda c: names.get(int(c)) if pd.notna(c) else None)
         frame[f"cluster_id_l{level}"] = ids.astype("Int64")
+        if f"theme_id_l{level}" in items.columns:
+            frame[f"theme_id_l{level}"] = items[f"theme_id_l{level}"].astype("string")
     return frame.reset_index(drop=True)
 
 
@@ -162,7 +166,8 @@ def write_embedding_atlas(data: ExportData, out_dir: Path) -> dict[str, Path]:
         "# These themes in Embedding Atlas\n\n"
         "From the export folder (pip install embedding-atlas):\n\n"
         f"    {ATLAS_COMMAND}\n\n"
-        "items.parquet: text, x, y, theme_l1..3, cluster_id_l1..3, metadata, neighbors.\n"
+        "items.parquet: text, x, y, theme_l1..3, cluster_id_l1..3, theme_id_l1..3, metadata,"
+        " neighbors.\n"
         "labels.parquet: the theme names (level 0 = coarsest, shown zoomed out).\n"
     )
     return {

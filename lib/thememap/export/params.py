@@ -18,7 +18,7 @@ class ExportParams(StrictModel):
         Path("exports"),
         description=(
             "folder for items.json, clusters.json (the reference visualizer's format), "
-            "items/clusters.parquet, map.html, items_themes.csv, embedding_atlas/, "
+            "items/clusters.parquet, map.html, items_themes.csv, changes.csv, embedding_atlas/, "
             "datamapplot/ and manifest.json; point it at "
             "visualizer/public/data to feed the reference's Next.js visualizer directly"
         ),

@@ -21,6 +21,7 @@ import pandas as pd
 from thememap.store.cards import read_quality, read_stored_cards, shown_cards
 from thememap.store.clusters import cluster_table, exported_cluster_run, read_memberships
 from thememap.store.items import LEVEL_COLUMNS, read_items
+from thememap.store.themes import run_theme_ids
 from thememap.store.view import check_clustering_current
 
 log = logging.getLogger(__name__)
@@ -47,11 +48,12 @@ class ExportData:
 
     ``items`` has ``id, external_id, content, metadata, created_at, x, y``, the
     reference columns ``embedding_cluster_l1..l3`` as stored, ``cluster_id_l1..l3``
-    (the ``clusters.id`` of the item's cluster at each level, or NA) and, when the
-    store keeps them, the membership figures per level (``strength_lN``,
+    (the ``clusters.id`` of the item's cluster at each level, or NA), ``theme_id_l1..l3``
+    (its stable theme id, :mod:`thememap.cluster.identity`) and, when the store keeps
+    them, the membership figures per level (``strength_lN``,
     ``outlier_score_lN``, ``placed_from_noise_lN``). ``clusters`` has every column of the
-    clusters table (plus a joined card table) and ``x, y``: the 2D position of the
-    cluster's label on the map. ``cards``: every card of those clusters (all
+    clusters table (plus a joined card table), ``theme_id`` and ``x, y``: the 2D position
+    of the cluster's label on the map. ``cards``: every card of those clusters (all
     sources); ``quality``: label-quality figures per (source, level), when stored.
     ``neighbours``: ``(len(items), k)`` rows of each item's nearest items by embedding
     cosine (-1 pads) and ``neighbour_distances`` their cosine distances, when
@@ -84,6 +86,8 @@ def _json_list(value: Any) -> list[Any]:
 
 def _read_clusters(conn: sqlite3.Connection, run_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     clusters = cluster_table(conn, run_id)
+    themes = clusters["id"].map(run_theme_ids(conn, run_id)).astype("string")
+    clusters.insert(1, "theme_id", themes)
     all_cards = read_stored_cards(conn, run_id)
     cards = shown_cards(all_cards, shown_names(clusters))
     if not cards.empty:
@@ -138,6 +142,16 @@ def _item_cluster_ids(
             items[f"cluster_id_l{level}"] = known.astype("Int64")
 
 
+def _item_theme_ids(items: pd.DataFrame, clusters: pd.DataFrame, levels: list[int]) -> None:
+    """Add ``theme_id_lN`` (the theme of the item's cluster at each level) to ``items``."""
+    themes = dict(zip(clusters["id"], clusters["theme_id"], strict=True))
+    for level in levels:
+        ids = items[f"cluster_id_l{level}"]
+        items[f"theme_id_l{level}"] = ids.map(
+            lambda c: themes.get(int(c)) if pd.notna(c) else None
+        ).astype("string")
+
+
 def _label_positions(items: pd.DataFrame, clusters: pd.DataFrame, levels: list[int]) -> None:
     """2D label position per cluster: the stored one (02_cluster's label anchor), else the
     member nearest the members' median (so the label sits inside the cluster)."""
@@ -182,6 +196,7 @@ def load_export_data(conn: sqlite3.Connection, *, run_id: str | None = None) -> 
     levels = sorted(int(v) for v in clusters["level"].unique()) if len(clusters) else [1, 2, 3]
     levels = [lv for lv in levels if lv in LEVEL_COLUMNS]
     _item_cluster_ids(conn, items, clusters, levels, run)
+    _item_theme_ids(items, clusters, levels)
     _label_positions(items, clusters, levels)
     return ExportData(
         run_id=run,

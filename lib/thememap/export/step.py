@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from thememap.cluster.continuity import ensure_themes
+from thememap.export.changes import write_changes_csv
 from thememap.export.interop import write_datamapplot, write_embedding_atlas, write_items_csv
 from thememap.export.map import MapView, map_html, map_payload_for
 from thememap.export.neighbours import attach_neighbours
@@ -72,6 +74,7 @@ def export_run(
     """
     options = params.export
     out_dir = params.resolve(options.out_dir)
+    ensure_themes(conn, run_id, params.continuity)  # completes a matching 02 did not finish
     data = load_export_data(conn, run_id=run_id)
     if options.map_neighbours and (options.map or options.embedding_atlas):
         attach_neighbours(conn, data, k=options.map_neighbours, seed=params.cluster.seed)
@@ -97,6 +100,7 @@ def _write_files(
         result.files.update(write_parquet(data, out_dir))
     if options.items_csv:
         result.files.update(write_items_csv(data, out_dir))
+    result.files.update(write_changes_csv(conn, out_dir, run_id=data.run_id))
     if options.embedding_atlas:
         result.files.update(write_embedding_atlas(data, out_dir))
     if options.datamapplot:

@@ -29,6 +29,7 @@ EXPORT_NAMES = frozenset(
         "map.html",
         "manifest.json",
         "items_themes.csv",
+        "changes.csv",
         "embedding_atlas",
         "datamapplot",
     }

@@ -212,6 +212,44 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX embeddings_model_dim ON embeddings(model_id, dim);
         """,
     ),
+    (
+        "008_themes",
+        f"""
+        -- stable theme ids across cluster runs (store/themes.py): a theme lives from the
+        -- first matched run that had it to the last; ended_run_id = the next run without it
+        CREATE TABLE themes (
+            theme_id       TEXT PRIMARY KEY,
+            level          INTEGER NOT NULL,
+            number         INTEGER NOT NULL,
+            first_run_id   TEXT NOT NULL,
+            last_run_id    TEXT NOT NULL,
+            ended_run_id   TEXT,
+            created_at     TEXT NOT NULL DEFAULT ({_NOW}),
+            UNIQUE (level, number)
+        );
+        -- each cluster's theme, and the previous run's cluster it continues (NULL: a new theme)
+        CREATE TABLE cluster_themes (
+            cluster_id           INTEGER PRIMARY KEY REFERENCES clusters(id) ON DELETE CASCADE,
+            run_id               TEXT NOT NULL,
+            theme_id             TEXT NOT NULL REFERENCES themes(theme_id),
+            previous_cluster_id  INTEGER REFERENCES clusters(id) ON DELETE SET NULL,
+            jaccard              REAL,
+            member_jaccard       REAL,
+            cosine               REAL
+        );
+        CREATE INDEX cluster_themes_run ON cluster_themes(run_id);
+        CREATE INDEX cluster_themes_theme ON cluster_themes(theme_id);
+        CREATE INDEX cluster_themes_previous ON cluster_themes(previous_cluster_id);
+        -- the runs whose matching is complete, in the order they were matched
+        CREATE TABLE theme_runs (
+            run_id           TEXT PRIMARY KEY,
+            seq              INTEGER NOT NULL UNIQUE,
+            previous_run_id  TEXT,
+            clusters         INTEGER NOT NULL,
+            matched_at       TEXT NOT NULL DEFAULT ({_NOW})
+        );
+        """,
+    ),
 ]
 
 

@@ -1,0 +1,46 @@
+"""Params of theme continuity: how a run's clusters keep the ids (and cards) of the last run's."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from thememap.params_base import StrictModel
+
+
+class ContinuityParams(StrictModel):
+    """How 02_cluster matches a run's themes to the previous run's (rules in
+    :mod:`thememap.cluster.identity`) and when 03_describe reuses a matched theme's card."""
+
+    match_min_jaccard: float = Field(
+        0.3,
+        gt=0,
+        le=1,
+        description="a cluster continues a previous one when their members among the items"
+        " both runs hold overlap at least this much (Jaccard)",
+    )
+    match_min_cosine: float = Field(
+        0.9,
+        ge=-1,
+        le=1,
+        description="for a cluster with fewer than match_min_shared items in both runs, the"
+        " centroid cosine that lets it continue a previous one instead",
+    )
+    match_min_shared: int = Field(
+        5,
+        ge=0,
+        description="below this many items held by both runs, overlap says little and the"
+        " centroids decide",
+    )
+    nesting_penalty: float = Field(
+        0.2,
+        ge=0,
+        description="score a level-2/3 match loses when the two clusters' parents did not"
+        " match each other (a child prefers to stay under its parent's theme)",
+    )
+    card_reuse_jaccard: float = Field(
+        0.9,
+        gt=0,
+        le=1,
+        description="03_describe reuses a matched theme's LLM card (no new call) when its"
+        " members, new items included, overlap the previous cluster's at least this much",
+    )
