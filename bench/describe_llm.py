@@ -30,7 +30,8 @@ from describe_quality import SECTION_CATEGORIES
 
 from thememap.describe.cards import Card
 from thememap.describe.hierarchy import ClusterTree
-from thememap.describe.llm_runner import LLMDescriber, MemoryCache
+from thememap.describe.llm_cache import MemoryCache
+from thememap.describe.llm_runner import LLMDescriber
 from thememap.describe.offline import OfflineDescriber
 from thememap.describe.params import DescribeParams
 from thememap.describe.quality import label_quality

@@ -11,8 +11,9 @@ from describe_fixture import BowEmbedder, hierarchy
 from describe_llm_fake import Script, raw, valid
 
 from thememap.describe.cards import Card
+from thememap.describe.llm_cache import MemoryCache
 from thememap.describe.llm_client import LLMClient
-from thememap.describe.llm_runner import LLMDescriber, MemoryCache
+from thememap.describe.llm_runner import LLMDescriber
 from thememap.describe.offline import OfflineDescriber
 from thememap.describe.params import DescribeParams
 from thememap.errors import ParamsError

@@ -20,8 +20,9 @@ from test_describe_llm import LEAVES, N_CLUSTERS, OFFLINE, H, Sleeps, first_leaf
 
 from thememap.describe.budget import prompt_tokens, schema_tokens
 from thememap.describe.hierarchy import ClusterTree
+from thememap.describe.llm_cache import MemoryCache
 from thememap.describe.llm_client import LLMClient
-from thememap.describe.llm_runner import LLMDescriber, MemoryCache
+from thememap.describe.llm_runner import LLMDescriber
 from thememap.describe.llm_schema import card_model, check_name
 from thememap.describe.offline import OfflineDescriber
 from thememap.describe.params import DescribeParams

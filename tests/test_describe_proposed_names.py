@@ -6,8 +6,9 @@ from describe_fixture import BowEmbedder
 from describe_llm_fake import Script, card_args, valid
 from test_describe_llm import LEAVES, N_CLUSTERS, OFFLINE, H, Sleeps, params, run
 
+from thememap.describe.llm_cache import MemoryCache
 from thememap.describe.llm_client import LLMClient
-from thememap.describe.llm_runner import LLMDescriber, MemoryCache
+from thememap.describe.llm_runner import LLMDescriber
 from thememap.describe.llm_schema import card_model
 from thememap.describe.proposed_names import choose_names, rank_proposals
 
@@ -129,3 +130,10 @@ def test_common_words_come_most_frequent_first() -> None:
     assert counts.by_frequency({"zeta", "tool", "debian", "package"}) == [
         "package", "debian", "tool", "zeta",
     ]  # fmt: skip
+
+
+def test_a_parents_proposals_rank_a_name_that_fits_every_child_above_one_childs() -> None:
+    parent = H.level(1)[0]  # chess + arcade leaves
+    proposals = {parent.id: ["Chess engine board", "Games with board and arcade levels"]}
+    ranked = rank_proposals(H, 1, proposals, embedder=BowEmbedder(), contrast=2.0)
+    assert ranked[parent.id][0] == "Games with board and arcade levels"

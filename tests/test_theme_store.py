@@ -25,8 +25,9 @@ from thememap.cluster.params import ClusterParams
 from thememap.cluster.step import cluster_store
 from thememap.describe.cards import Card
 from thememap.describe.carry import carried_cards
+from thememap.describe.llm_cache import MemoryCache
 from thememap.describe.llm_client import LLMClient
-from thememap.describe.llm_runner import LLMDescriber, MemoryCache
+from thememap.describe.llm_runner import LLMDescriber
 from thememap.describe.offline import OfflineDescriber
 from thememap.describe.step import load_hierarchy
 from thememap.export import export_run

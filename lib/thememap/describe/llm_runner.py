@@ -26,15 +26,12 @@ that cluster's failure (its offline card in its place) if it still repeats one.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, replace
-from itertools import combinations
-from typing import Any, Protocol
+from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -48,12 +45,12 @@ from thememap.describe.budget import (
 )
 from thememap.describe.cards import Card
 from thememap.describe.hierarchy import ClusterNode, ClusterTree
+from thememap.describe.llm_cache import CardCache, Job, cache_key
 from thememap.describe.llm_client import CallFailed, LLMClient, Usage
+from thememap.describe.llm_names import DistinctNames
 from thememap.describe.llm_schema import card_model
 from thememap.describe.params import LOCAL_SECONDS_PER_CALL, REMOTE_SECONDS_PER_CALL, DescribeParams
-from thememap.describe.prompts import ClusterData, card_messages, narrower_message, rename_message
-from thememap.describe.proposed_names import choose_names, rank_proposals
-from thememap.describe.quality import jaccard
+from thememap.describe.prompts import ClusterData, card_messages
 from thememap.embed.base import Embedder
 from thememap.errors import BudgetExceeded, ParamsError
 from thememap.progress import progress_bar
@@ -62,72 +59,10 @@ from thememap.vectors import mmr
 log = logging.getLogger(__name__)
 
 
-class CardCache(Protocol):
-    """Where answered requests are kept (the store's ``llm_cache`` table in a run)."""
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        """The stored answer for ``key`` or None."""
-        ...
-
-    def put(
-        self, key: str, *, model: str, response: dict[str, Any], usage: Usage, cost: float
-    ) -> None:
-        """Keep one answer (committed at once)."""
-        ...
-
-
-class MemoryCache:
-    """A dict-backed :class:`CardCache` (tests, dry runs)."""
-
-    def __init__(self) -> None:
-        self.data: dict[str, dict[str, Any]] = {}
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        """The stored answer for ``key`` or None."""
-        return self.data.get(key)
-
-    def put(
-        self, key: str, *, model: str, response: dict[str, Any], usage: Usage, cost: float
-    ) -> None:
-        """Keep one answer."""
-        self.data[key] = response
-
-
-@dataclass
-class _Job:
-    node: ClusterNode
-    messages: list[dict[str, str]]
-    key: str
-    estimate: float
-    temperature: float
-
-
-def cache_key(
-    member_ids: np.ndarray,
-    messages: list[dict[str, str]],
-    params: DescribeParams,
-    schema: dict[str, Any],
-    temperature: float | None = None,
-) -> str:
-    """Hash of what decides the answer: members, prompt, model, mode, temperature, schema."""
-    digest = hashlib.sha256()
-    digest.update(np.sort(np.asarray(member_ids, dtype=np.int64)).tobytes())
-    payload = {  # not base_url: the same model on another port answers the same
-        "messages": messages,
-        "model": params.model,
-        "mode": params.mode,
-        "temperature": params.temperature if temperature is None else temperature,
-        "schema": schema,
-    }
-    digest.update(json.dumps(payload, sort_keys=True).encode("utf-8"))
-    return digest.hexdigest()
-
-
-_ANSWER_FIELDS = ("summary", "pattern_name", "category", "strength")
 MAX_COMMON_WORDS = 12
 
 
-class LLMDescriber:
+class LLMDescriber(DistinctNames):
     """Writes LLM cards for every cluster (scikit-learn style: ``fit`` fills ``cards_``).
 
     Results: ``cards_`` (cluster id -> :class:`Card` for the levels the LLM writes,
@@ -236,21 +171,21 @@ class LLMDescriber:
         messages: list[dict[str, str]],
         *,
         rename: bool = False,
-    ) -> _Job:
+    ) -> Job:
         """One request; a ``rename`` follow-up samples at ``rename_temperature``."""
         p = self.params
         temperature = p.rename_temperature if rename else p.temperature
         key = cache_key(h.item_ids[node.members], messages, p, self._schema, temperature)
         tokens = prompt_tokens(messages) + self._schema_tokens
         estimate = cost_usd(tokens, OUTPUT_TOKENS_PER_CARD, p)
-        return _Job(node, messages, key, estimate, temperature)
+        return Job(node, messages, key, estimate, temperature)
 
     # -- the walk shared by plan and fit -------------------------------------------------
     def _walk(
         self,
         h: ClusterTree,
         offline: Mapping[int, Card],
-        resolve: Callable[[list[_Job], dict[int, Card]], None],
+        resolve: Callable[[list[Job], dict[int, Card]], None],
     ) -> dict[int, Card]:
         """Bottom-up over the levels; ``resolve`` turns jobs into cards (cache, LLM, estimate).
 
@@ -262,7 +197,7 @@ class LLMDescriber:
         self.copied_: list[int] = []
         self._proposals: dict[int, list[str]] = {}
         done: dict[int, Card] = {}
-        asked: dict[int, _Job] = {}  # each cluster's first request, for a later rename
+        asked: dict[int, Job] = {}  # each cluster's first request, for a later rename
         llm_ids: list[int] = []
         for level in reversed(h.levels):
             if not p.llm_writes(level):
@@ -291,26 +226,6 @@ class LLMDescriber:
                 break
         return {i: done[i] for i in llm_ids if i in done}
 
-    def _choose_names(
-        self, h: ClusterTree, level: int, jobs: list[_Job], done: dict[int, Card]
-    ) -> None:
-        """Each answered cluster shows the best of its proposed names (see module doc)."""
-        proposals = {
-            job.node.id: self._proposals[job.node.id]
-            for job in jobs
-            if job.node.id in self._proposals and job.node.id in done and done[job.node.id].ok
-        }
-        if not proposals:
-            return
-        ranked = rank_proposals(
-            h, level, proposals, embedder=self.embedder, contrast=self.params.name_contrast
-        )
-        fixed = {cid: c.pattern_name for cid, c in done.items() if c.ok and cid not in proposals}
-        for cid, name in choose_names(h, level, ranked, fixed, self._similar).items():
-            if name != done[cid].pattern_name:
-                log.debug("cluster %s: proposed names %s, shows %r", cid, ranked[cid], name)
-                done[cid] = replace(done[cid], pattern_name=name)
-
     def _copy_of_only_child(
         self, h: ClusterTree, node: ClusterNode, done: Mapping[int, Card]
     ) -> Card | None:
@@ -331,130 +246,6 @@ class LLMDescriber:
             requests=0,
         )
 
-    def _similar(self, a: str, b: str) -> bool:
-        return a.casefold() == b.casefold() or jaccard(a, b) >= self.params.name_similarity_max
-
-    def _clashes(
-        self, h: ClusterTree, level: int, done: Mapping[int, Card]
-    ) -> dict[int, list[str]]:
-        """Cluster id -> names it nearly repeats: a sibling's (the smaller of each pair
-        is re-asked), or for a parent of several children one child's (a parent's name
-        covers all its children, it is not named after one of them)."""
-        clashes: dict[int, list[str]] = {}
-        for group in h.sibling_groups(level):
-            named = [n for n in group if n.id in done and done[n.id].ok]
-            for a, b in combinations(named, 2):
-                if self._similar(done[a.id].pattern_name, done[b.id].pattern_name):
-                    loser, other = (b, a) if b.size <= a.size else (a, b)
-                    if loser.id in self.copied_ and other.id not in self.copied_:
-                        loser, other = other, loser  # a copied card has no prompt to re-ask
-                    clashes.setdefault(loser.id, []).append(done[other.id].pattern_name)
-            for parent in named:
-                children = [c for c in h.children(parent) if c.id in done and done[c.id].ok]
-                if len(h.children(parent)) < 2 or parent.id in self.copied_:
-                    continue
-                name = done[parent.id].pattern_name
-                taken = [done[c.id].pattern_name for c in children]
-                if any(self._similar(name, child) for child in taken):
-                    clashes.setdefault(parent.id, []).extend(taken)
-        return clashes
-
-    def _rename_jobs(
-        self, h: ClusterTree, level: int, jobs: list[_Job], done: Mapping[int, Card]
-    ) -> list[_Job]:
-        """Follow-up jobs for the smaller of two siblings whose names nearly coincide."""
-        by_id = {job.node.id: job for job in jobs}
-        renames = []
-        for cluster_id, taken in self._clashes(h, level, done).items():
-            job = by_id.get(cluster_id)
-            if job is None:
-                continue
-            previous = json.dumps(
-                {k: getattr(done[cluster_id], k) for k in _ANSWER_FIELDS}, ensure_ascii=False
-            )
-            messages = [
-                *job.messages,
-                {"role": "assistant", "content": previous},
-                rename_message(taken),
-            ]
-            renames.append(self._job(h, job.node, messages, rename=True))
-        if renames:
-            log.debug("level %d: %d sibling name clash(es); re-asking", level, len(renames))
-        return renames
-
-    def _rename_children(
-        self,
-        h: ClusterTree,
-        level: int,
-        reasked: set[int],
-        asked: Mapping[int, _Job],
-        done: dict[int, Card],
-        resolve: Callable[[list[_Job], dict[int, Card]], None],
-    ) -> None:
-        """A parent that still repeats a child's name after its re-ask: ask the child instead.
-
-        The parent saw all its children and its name covers them, so the child that
-        shares it is the one named too broadly: it is asked once for what sets it apart.
-        The child's new card is kept only when it is valid and repeats neither the parent
-        nor a sibling; otherwise it keeps its card and the parent fails as before.
-        """
-        jobs = []
-        for parent_id in self._clashes(h, level, done):
-            if parent_id not in reasked:
-                continue
-            parent_name = done[parent_id].pattern_name
-            for child in h.children(h.node(parent_id)):
-                card, job = done.get(child.id), asked.get(child.id)
-                if job is None or card is None or not card.ok:
-                    continue
-                if not self._similar(parent_name, card.pattern_name):
-                    continue
-                previous = json.dumps(
-                    {k: getattr(card, k) for k in _ANSWER_FIELDS}, ensure_ascii=False
-                )
-                messages = [
-                    *job.messages,
-                    {"role": "assistant", "content": previous},
-                    narrower_message(parent_name, _sibling_names(h, child, done)),
-                ]
-                jobs.append(self._job(h, child, messages, rename=True))
-        if not jobs or self.stopped_ is not None:
-            return
-        before = {job.node.id: done[job.node.id] for job in jobs}
-        resolve(jobs, done)
-        for job in jobs:
-            child = job.node
-            new = done.get(child.id)
-            parent_name = done[child.parent_id].pattern_name if child.parent_id is not None else ""
-            taken = [parent_name, *_sibling_names(h, child, done)]
-            if new is None or not new.ok or any(self._similar(new.pattern_name, t) for t in taken):
-                done[child.id] = before[child.id]
-            else:
-                log.info(
-                    "cluster %s renamed %r -> %r (its parent is %r)",
-                    child.name, before[child.id].pattern_name, new.pattern_name, parent_name,
-                )  # fmt: skip
-
-    def _fail_repeated_names(
-        self, h: ClusterTree, level: int, asked: set[int], done: dict[int, Card]
-    ) -> None:
-        """A cluster re-asked for a distinct name that still repeats one: its failure."""
-        for cluster_id, taken in self._clashes(h, level, done).items():
-            if cluster_id in asked:
-                card = done[cluster_id]
-                done[cluster_id] = replace(
-                    card,
-                    pattern_name="",
-                    summary="",
-                    category="",
-                    strength=None,
-                    failure="invalid output: pattern_name repeats a sibling's (or, for a "
-                    f"parent, a child's) name ({'; '.join(taken)}) after a re-ask",
-                )
-        for cluster_id in asked:  # a rename that failed outright: that is the failure
-            if cluster_id in done and not done[cluster_id].ok:
-                log.warning("cluster %s: %s", h.node(cluster_id).name, done[cluster_id].failure)
-
     # -- plan -----------------------------------------------------------------------------
     def plan(self, hierarchy: ClusterTree, offline: Mapping[int, Card]) -> CostPlan:
         """Calls, tokens, cost and time still to pay (cached answers are free).
@@ -469,7 +260,7 @@ class LLMDescriber:
         count = {"calls": 0, "cached": 0, "tokens_in": 0}
         measured: list[float] = []
 
-        def estimate(jobs: list[_Job], done: dict[int, Card]) -> None:
+        def estimate(jobs: list[Job], done: dict[int, Card]) -> None:
             for job in jobs:
                 hit = self.cache.get(job.key) if self.cache is not None else None
                 if hit is not None:
@@ -538,7 +329,7 @@ class LLMDescriber:
         )
         with ThreadPoolExecutor(max_workers=p.request_concurrency) as pool:
 
-            def resolve(jobs: list[_Job], done: dict[int, Card]) -> None:
+            def resolve(jobs: list[Job], done: dict[int, Card]) -> None:
                 if any(job.node.id in done for job in jobs):
                     self.renamed_.extend(job.node.id for job in jobs)
                 self._run_jobs(jobs, done, pool, client, model, budget, bar)
@@ -597,7 +388,7 @@ class LLMDescriber:
 
     def _run_jobs(
         self,
-        jobs: list[_Job],
+        jobs: list[Job],
         done: dict[int, Card],
         pool: ThreadPoolExecutor,
         client: LLMClient,
@@ -605,7 +396,7 @@ class LLMDescriber:
         budget: Budget,
         bar: Any,
     ) -> None:
-        pending: dict[Future[Any], _Job] = {}
+        pending: dict[Future[Any], Job] = {}
         queue = list(jobs)
         while queue or pending:
             while queue and len(pending) < self.params.request_concurrency and not self.stopped_:
@@ -621,7 +412,7 @@ class LLMDescriber:
                     self._stop(str(err))
                     break
 
-                def ask(job: _Job = job) -> tuple[Any, Usage]:
+                def ask(job: Job = job) -> tuple[Any, Usage]:
                     return client.describe(
                         job.messages,
                         model,
@@ -647,7 +438,7 @@ class LLMDescriber:
             self.stopped_ = reason
             log.warning("stopping LLM cards: %s (done work is kept)", reason)
 
-    def _settle(self, job: _Job, future: Future[Any], budget: Budget) -> Card | None:
+    def _settle(self, job: Job, future: Future[Any], budget: Budget) -> Card | None:
         failed: CallFailed | None = None
         try:
             answer, usage = future.result()
@@ -670,7 +461,7 @@ class LLMDescriber:
             )
         return self._card(job.node, response, cached=False, usage=usage, cost=cost)
 
-    def _failed(self, job: _Job, err: CallFailed, usage: Usage, cost: float) -> Card | None:
+    def _failed(self, job: Job, err: CallFailed, usage: Usage, cost: float) -> Card | None:
         """Record one cluster's failure; trip the breaker or stop the run when it says so."""
         if err.budget:  # the limit came first: not this cluster's failure
             self._stop(err.reason)
@@ -715,12 +506,3 @@ class LLMDescriber:
             else " and the step fails "
             "(set describe.llm_fallback: offline to accept offline cards instead)",
         )
-
-
-def _sibling_names(h: ClusterTree, node: ClusterNode, done: Mapping[int, Card]) -> list[str]:
-    """The names of ``node``'s siblings that have a valid card so far."""
-    return [
-        done[s.id].pattern_name
-        for s in h.siblings(node)
-        if s.id != node.id and s.id in done and done[s.id].ok
-    ]

@@ -4,7 +4,8 @@ A small model asked for one name often gives the obvious one: a child's name for
 parent, the same "X Tools" as a sibling, a word from one item. Asked for three, it
 usually has a better one among them. Each cluster's proposals are ranked the way
 offline names are scored (:func:`~thememap.describe.naming.contrast_relevance`: near
-the cluster's centre, far from the other clusters of its level); then, within each
+the cluster's centre, far from the other clusters of its level; a parent's name near
+every one of its children); then, within each
 group of siblings, larger clusters first, a cluster takes its best proposal that
 repeats neither a sibling's name already taken nor, for a parent, a child's. Without
 an embedder the model's own order stands and only the repeats are avoided. What is
@@ -33,7 +34,10 @@ def rank_proposals(
     """Each cluster's proposals (cluster id -> names, the model's pick first), best first.
 
     With an embedder: by contrastive relevance to the cluster's name centre among the
-    level's clusters (ties keep the model's order); without one: the model's order.
+    level's clusters (ties keep the model's order); for a parent of several children its
+    own similarity is the least of its similarity to each child's centre, so a name that
+    fits one child (a sub-theme) ranks below one that fits them all. Without an embedder:
+    the model's order.
     """
     ranked = {cid: list(dict.fromkeys(names)) for cid, names in proposals.items() if names}
     if embedder is None or not ranked:
@@ -46,7 +50,13 @@ def rank_proposals(
     vectors = np.asarray(embedder.embed(phrases), dtype=np.float32)
     row_of = {p: i for i, p in enumerate(phrases)}
     for cid, names in ranked.items():
-        sims = vectors[[row_of[n] for n in names]] @ level_centres.T
+        rows = vectors[[row_of[n] for n in names]]
+        sims = rows @ level_centres.T
+        children = hierarchy.children(hierarchy.node(cid))
+        if len(children) >= 2:
+            # a parent's name must fit every child, not its best one ("Fonts: Thai" over fonts)
+            fit_all = (rows @ np.vstack([centres[c.id] for c in children]).T).min(axis=1)
+            sims[:, column[cid]] = np.minimum(sims[:, column[cid]], fit_all)
         relevance = contrast_relevance(sims, column[cid], contrast)
         ranked[cid] = [names[i] for i in np.argsort(-relevance, kind="stable")]
     return ranked
