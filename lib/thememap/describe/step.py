@@ -19,7 +19,7 @@ import sqlite3
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,14 +31,11 @@ from thememap.describe.llm_runner import LLMDescriber
 from thememap.describe.offline import OfflineDescriber
 from thememap.describe.params import DescribeParams
 from thememap.describe.quality import LabelReport, label_quality
+from thememap.describe.sinks import DescribeSink, NoSink, StoreSink
 from thememap.embed.base import Embedder
 from thememap.errors import BackendError, ParamsError, StepOrderError
 from thememap.store.cards import (
     SqliteCache,
-    fill_reference_columns,
-    put_cards,
-    put_quality,
-    put_retrieval_ranks,
 )
 from thememap.store.clusters import latest_cluster_run, read_clusters, read_memberships
 from thememap.store.items import item_rows
@@ -153,9 +150,7 @@ def describe_offline(
     if embedder is not None:
         _check_same_space(loaded, embedder)
     cards = OfflineDescriber(params, embedder=embedder).fit(loaded.hierarchy).cards_
-    put_cards(conn, cards.values())
-    if params.source == "offline":
-        fill_reference_columns(conn, cards)
+    StoreSink(conn, loaded.cluster_run_id).offline(cards, final=params.source == "offline")
     log.info("offline cards: %d clusters in %.2f s", len(cards), time.perf_counter() - started)
     return cards
 
@@ -253,8 +248,7 @@ def measure_quality(
     """Label quality of ``cards`` (stored per level, and each card's retrieval rank)."""
     _check_same_space(loaded, embedder)
     report = label_quality(loaded.hierarchy, cards, embedder)
-    put_quality(conn, loaded.cluster_run_id, source, report.levels)
-    put_retrieval_ranks(conn, source, report.ranks)
+    StoreSink(conn, loaded.cluster_run_id).quality(source, report)
     return report
 
 
@@ -284,56 +278,6 @@ def tree_from_levels(
             parent_id = None if parent < 0 else int(cluster_ids[depth - 2][parent])
             nodes.append(ClusterNode(int(cid), depth, f"L{depth}_{c}", parent_id, members))
     return ClusterTree(np.asarray(item_ids), vectors, texts, nodes, titles=titles)
-
-
-class DescribeSink(Protocol):
-    """Where the describe step hands its results as they are made (the store, or nothing)."""
-
-    def offline(self, cards: Mapping[int, Card], *, final: bool) -> None:
-        """Offline cards are made (``final``: they are also the cards shown)."""
-
-    def llm(self, cards: Mapping[int, Card], offline: Mapping[int, Card]) -> None:
-        """LLM cards are made (failures included)."""
-
-    def quality(self, source: str, report: LabelReport) -> None:
-        """Label quality of one source's cards is measured."""
-
-
-class NoSink:
-    """Keep results in memory only."""
-
-    def offline(self, cards: Mapping[int, Card], *, final: bool) -> None:
-        """Nothing to do."""
-
-    def llm(self, cards: Mapping[int, Card], offline: Mapping[int, Card]) -> None:
-        """Nothing to do."""
-
-    def quality(self, source: str, report: LabelReport) -> None:
-        """Nothing to do."""
-
-
-@dataclass
-class StoreSink:
-    """Writes the describe step's results into a store as they are made."""
-
-    conn: sqlite3.Connection
-    cluster_run_id: str
-
-    def offline(self, cards: Mapping[int, Card], *, final: bool) -> None:
-        """Store the offline cards (and, when final, the reference columns from them)."""
-        put_cards(self.conn, cards.values())
-        if final:
-            fill_reference_columns(self.conn, cards)
-
-    def llm(self, cards: Mapping[int, Card], offline: Mapping[int, Card]) -> None:
-        """Store the LLM cards and the chosen card of every cluster."""
-        put_cards(self.conn, cards.values())
-        fill_reference_columns(self.conn, choose_cards(cards, offline))
-
-    def quality(self, source: str, report: LabelReport) -> None:
-        """Store the label quality per level and each card's retrieval rank."""
-        put_quality(self.conn, self.cluster_run_id, source, report.levels)
-        put_retrieval_ranks(self.conn, source, report.ranks)
 
 
 @dataclass
