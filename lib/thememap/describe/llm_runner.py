@@ -70,7 +70,8 @@ class LLMDescriber(DistinctNames, RequestRunner):
     failures included), ``usage_`` (requests and tokens really sent), ``cost_`` (USD),
     ``stopped_`` (why the run stopped early, or None), ``breaker_`` (the circuit
     breaker's reason when it tripped, else None), ``renamed_`` (clusters re-asked for
-    a distinct name), ``copied_`` (parents that took their only child's card),
+    a distinct name), ``copied_`` (clusters that took a card without a call: a parent its
+    only child's, or a kept theme its previous run's, see ``carried``),
     ``proposals_`` (cluster id -> the names its last answer proposed, the model's pick first).
 
     ``embedder`` (the model that embedded the items) ranks each answer's proposed names;
@@ -348,7 +349,7 @@ class LLMDescriber(DistinctNames, RequestRunner):
                 card.strength = base.strength
         self.cost_ = budget.spent
         log.info(
-            "LLM cards: %d written, %d copied from an only child, %d failed, %d requests, "
+            "LLM cards: %d written, %d copied (only child or kept theme), %d failed, %d requests, "
             "%.4f USD, %.1f s per request%s",
             sum(c.ok for c in self.cards_.values()),
             len(self.copied_),

@@ -94,7 +94,7 @@ def plan_table(plan: CostPlan) -> pd.DataFrame:
         ("estimated output tokens", f"{d['output_tokens']:,}"),
         ("estimated cost (USD)", f"{d['cost_usd']:.4f}"),
         ("levels the LLM writes", ", ".join(map(str, d["levels"])) or "none"),
-        ("parents copying their only child's card (free)", d["copied"]),
+        ("cards copied from an only child or a kept theme (free)", d["copied"]),
         (
             "estimated time",
             f"{d['seconds']:.0f} s ({d['seconds'] / 60:.1f} min) at {d['seconds_per_call']:g} s "

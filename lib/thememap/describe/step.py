@@ -212,8 +212,8 @@ def _run_llm(
     """Log the plan (calls, time) before any call, then make the LLM cards."""
     plan = describer.plan(hierarchy, offline)
     log.info(
-        "LLM cards for level(s) %s: %d call(s) to make, %d in the cache, %d copied from an "
-        "only child; about %.0f min at %.1f s a call (%s)",
+        "LLM cards for level(s) %s: %d call(s) to make, %d in the cache, %d copied (an only "
+        "child's or a kept theme's card); about %.0f min at %.1f s a call (%s)",
         ", ".join(map(str, plan.levels)),
         plan.calls,
         plan.cached,
