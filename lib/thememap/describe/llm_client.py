@@ -23,13 +23,21 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
 
+from thememap.describe.llm_errors import (
+    api_error,
+    api_reason,
+    first_line,
+    invalid_reason,
+    quiet_instructor,
+    raw_output,
+    short_error,
+)
 from thememap.describe.params import DescribeParams
 from thememap.describe.prompts import reask_message
 from thememap.errors import BudgetExceeded, ParamsError
@@ -183,7 +191,7 @@ class LLMClient:
         started = time.monotonic()
         history = list(messages)
         try:
-            with _quiet_instructor():
+            with quiet_instructor():
                 for reask in range(self.params.max_reasks + 1):
                     card, invalid = self._ask(
                         history, response_model, usage, before_request, temperature
@@ -250,7 +258,7 @@ class LLMClient:
                 )
                 return card, ("", "")
             except Exception as err:  # classified below; anything else is a bug
-                cause = _api_error(err)
+                cause = api_error(err)
                 if cause is None:
                     if isinstance(err, instructor.core.IncompleteOutputException):
                         return None, (
@@ -259,12 +267,12 @@ class LLMClient:
                             f"{self.params.max_output_tokens}; answer more briefly",
                         )
                     if isinstance(err, instructor.core.InstructorRetryException):
-                        return None, (_raw_output(err), _invalid_reason(err))
+                        return None, (raw_output(err), invalid_reason(err))
                     raise
                 if self._mode_rejected(cause):
                     raise CallFailed(
                         f"the server rejected describe.mode: {self.params.mode} "
-                        f"({_short(cause)}: {_first_line(cause)}); it does not support this "
+                        f"({short_error(cause)}: {first_line(cause)}); it does not support this "
                         "structured-output mode: set describe.mode: tools (llama.cpp, Ollama, "
                         "vLLM) or json_object",
                         usage,
@@ -292,11 +300,13 @@ class LLMClient:
                         cause, openai.APITimeoutError
                     )
                     raise CallFailed(
-                        _api_reason(cause, attempt), usage, unreachable=unreachable
+                        api_reason(cause, attempt), usage, unreachable=unreachable
                     ) from None
                 wait = self._wait(cause, attempt)
                 usage.retried += 1
-                log.info("LLM request: %s; retry %d in %.1f s", _short(cause), attempt + 1, wait)
+                log.info(
+                    "LLM request: %s; retry %d in %.1f s", short_error(cause), attempt + 1, wait
+                )
                 attempt += 1
                 if isinstance(cause, openai.RateLimitError):
                     usage.rate_limited += 1
@@ -321,91 +331,3 @@ class LLMClient:
         told = retry_after_seconds(getattr(response, "headers", None))
         backoff = Backoff(first_s=self.params.backoff_s, max_s=60.0, told_max_s=120.0)
         return backoff.wait(attempt, told, random.random())
-
-
-def _api_error(err: BaseException) -> BaseException | None:
-    """The openai API error behind ``err`` (instructor wraps it), if any."""
-    import openai
-
-    seen: set[int] = set()
-    current: BaseException | None = err
-    while current is not None and id(current) not in seen:
-        if isinstance(current, openai.APIError):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
-
-
-def _short(err: BaseException) -> str:
-    status = getattr(err, "status_code", None)
-    name = type(err).__name__
-    return f"{name} {status}" if status else name
-
-
-def _api_reason(err: BaseException, attempt: int) -> str:
-    message = str(err).splitlines()[0][:300] if str(err) else ""
-    return f"api error after {attempt + 1} attempt(s): {_short(err)}: {message}"
-
-
-def _first_line(err: BaseException) -> str:
-    return str(err).splitlines()[0][:200] if str(err) else ""
-
-
-def _invalid_reason(err: Any) -> str:
-    """The validation errors of instructor's last failed attempt, without its URLs."""
-    failed = getattr(err, "failed_attempts", None) or []
-    last = failed[-1].exception if failed else err
-    message = " ".join(str(last).replace("For further information visit", "|").split())
-    return message.split(" | ")[0][:600]
-
-
-def _raw_output(err: Any) -> str:
-    """What the model answered in a failed attempt (tool arguments or content)."""
-    failed = getattr(err, "failed_attempts", None) or []
-    completion = failed[-1].completion if failed else None
-    try:
-        message = completion.choices[0].message  # type: ignore[union-attr]
-    except (AttributeError, IndexError, TypeError):
-        return ""
-    calls = getattr(message, "tool_calls", None) or []
-    if calls:
-        return str(calls[0].function.arguments or "")[:4000]
-    return str(getattr(message, "content", "") or "")[:4000]
-
-
-# instructor logs every failed attempt at ERROR on this logger; thememap reports each
-# one itself (re-asks at WARNING, failures per cluster), so while a card is being asked
-# for, that logger's records pass only at DEBUG. Scoped: added and removed around the
-# requests, on this one logger; no process-wide filter.
-_INSTRUCTOR_LOGGERS = ("instructor.v2.retry", "instructor.core.retry")
-
-
-class _DebugOnly(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno > logging.DEBUG:
-            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
-        return log.isEnabledFor(logging.DEBUG)
-
-
-_quiet_lock = threading.Lock()
-_quiet_users = 0
-_quiet_filter = _DebugOnly()
-
-
-@contextmanager
-def _quiet_instructor() -> Iterator[None]:
-    global _quiet_users
-    with _quiet_lock:
-        if _quiet_users == 0:
-            for name in _INSTRUCTOR_LOGGERS:
-                logging.getLogger(name).addFilter(_quiet_filter)
-        _quiet_users += 1
-    try:
-        yield
-    finally:
-        with _quiet_lock:
-            _quiet_users -= 1
-            if _quiet_users == 0:
-                for name in _INSTRUCTOR_LOGGERS:
-                    logging.getLogger(name).removeFilter(_quiet_filter)
