@@ -21,10 +21,12 @@ from thememap.describe.report import cards_table, cluster_examples, pick_example
 from thememap.describe.representatives import extractive_summary
 from thememap.describe.scoring import random_baseline, strength
 from thememap.describe.step import (
+    describe_hierarchy,
     describe_llm,
     describe_offline,
     load_hierarchy,
     measure_quality,
+    plan_llm,
 )
 from thememap.params import Params
 from thememap.store import open_store
@@ -266,3 +268,33 @@ def test_effective_cards_fall_back_to_offline_with_the_reason(
     assert reasons.count("not reached (budget)") == len(h.nodes) - 3
     table = cards_table(cards, level=2)
     assert "offline card; LLM:" in table
+
+
+def test_plan_llm_asks_the_notebooks_prompts_so_its_cards_are_all_cached(
+    tmp_path: Path, h: ClusterTree
+) -> None:
+    """The store-level plan lists the corpus-common words as the notebook path does: cards
+    made by describe_hierarchy (the notebook) cost plan_llm no call."""
+    texts, _ = corpus()
+    store_with_clusters(tmp_path / "items.db", h, texts)
+    conn = open_store(tmp_path / "items.db")
+    params = Params(describe={"categories": TOPIC_CATEGORIES})
+    loaded = load_hierarchy(conn, params)
+    llm_params = params.describe.model_copy(
+        update={
+            "source": "llm", "provider": "openai_compatible", "base_url": "http://llm.test/v1",
+            "model": "test-model", "api_key_env": "THEMEMAP_TEST_NO_KEY", "concurrency": 1,
+            "categories": DescribeParams().categories,
+        }
+    )  # fmt: skip
+    common = OfflineDescriber(llm_params).fit(loaded.hierarchy).common_words_
+    assert common, "the fixture has corpus-common words, or this test shows nothing"
+    client = LLMClient(llm_params, http_client=Script().transport())
+    describer = LLMDescriber(
+        llm_params, cache=SqliteCache(conn), client=client, progress=False, common_words=common
+    )
+    describe_hierarchy(loaded.hierarchy, llm_params, embedder=None, cache=SqliteCache(conn),
+                       describer=describer, quality=False)  # fmt: skip
+    offline = describe_offline(conn, loaded, llm_params, embedder=None)
+    assert plan_llm(conn, loaded, offline, llm_params).calls == 0
+    assert plan_llm(conn, loaded, offline, llm_params, common_words=[]).calls == len(h.nodes)

@@ -65,22 +65,29 @@ class OfflineDescriber:
         self.embedder = embedder
         self.full_lift = full_lift
 
-    def fit(self, hierarchy: ClusterTree) -> OfflineDescriber:
-        """Compute ``cards_`` for every node of ``hierarchy``."""
+    def fit_vocabulary(self, hierarchy: ClusterTree) -> OfflineDescriber:
+        """Only the corpus vocabulary: ``counts_``, ``generic_`` and ``common_words_`` (the
+        generic words, most frequent first, that LLM prompts are told to leave out)."""
         p = self.params
-        stops = stop_words(p)
         self.counts_ = PhraseCounts.fit(
             hierarchy.texts,
             ngram_max=p.ngram_max,
             min_df=p.min_df,
             max_vocab=p.max_vocab,
-            stop_words=stops,
+            stop_words=stop_words(p),
         )
         top = hierarchy.level(hierarchy.levels[0]) if hierarchy.levels else []
         self.generic_ = generic_words(
             self.counts_, top, min_share=p.generic_share, max_kl=p.generic_max_kl
         )
         self.common_words_ = self.counts_.by_frequency(self.generic_)
+        return self
+
+    def fit(self, hierarchy: ClusterTree) -> OfflineDescriber:
+        """Compute ``cards_`` for every node of ``hierarchy``."""
+        p = self.params
+        stops = stop_words(p)
+        self.fit_vocabulary(hierarchy)
         titles = hierarchy.titles
         title_counts = (
             aligned_counts(titles, self.counts_, ngram_max=p.ngram_max, stop_words=stops)

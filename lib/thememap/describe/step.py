@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -162,14 +162,31 @@ def plan_llm(
     params: DescribeParams,
     *,
     embedder: Embedder | None = None,
+    common_words: Sequence[str] | None = None,
 ) -> CostPlan:
     """What LLM cards would cost now (cached answers are free); makes no call.
 
     Pass the ``embedder`` the cards will be made with: it picks among proposed names,
-    so the later prompts (and their cache keys) depend on it."""
+    so the later prompts (and their cache keys) depend on it. ``common_words`` (None =
+    the corpus's own, as the notebook's prompts list them) go into every prompt."""
     return LLMDescriber(
-        params, cache=SqliteCache(conn), progress=False, embedder=embedder, carried=loaded.carried
+        params,
+        cache=SqliteCache(conn),
+        progress=False,
+        embedder=embedder,
+        common_words=_common_words(loaded, params, common_words),
+        carried=loaded.carried,
     ).plan(loaded.hierarchy, offline)
+
+
+def _common_words(
+    loaded: LoadedHierarchy, params: DescribeParams, given: Sequence[str] | None
+) -> Sequence[str]:
+    """The prompts' corpus-common words: ``given``, or the corpus's own (the same list
+    :func:`describe_hierarchy` passes, so both paths ask the same prompts)."""
+    if given is not None:
+        return given
+    return OfflineDescriber(params).fit_vocabulary(loaded.hierarchy).common_words_
 
 
 def describe_llm(
@@ -180,10 +197,12 @@ def describe_llm(
     *,
     describer: LLMDescriber | None = None,
     embedder: Embedder | None = None,
+    common_words: Sequence[str] | None = None,
 ) -> LLMDescriber:
     """LLM cards for every cluster (cached, budgeted), stored; failures stored as failures.
 
-    ``embedder`` (the items' model) picks among each answer's proposed names.
+    ``embedder`` (the items' model) picks among each answer's proposed names;
+    ``common_words`` as in :func:`plan_llm`.
 
     The reference columns get the LLM card, or the offline card where the LLM card
     failed, its level is not in ``llm_levels``, or the run stopped first. The plan
@@ -196,7 +215,13 @@ def describe_llm(
         offline,
         params,
         describer
-        or LLMDescriber(params, cache=SqliteCache(conn), embedder=embedder, carried=loaded.carried),
+        or LLMDescriber(
+            params,
+            cache=SqliteCache(conn),
+            embedder=embedder,
+            common_words=_common_words(loaded, params, common_words),
+            carried=loaded.carried,
+        ),
     )
     StoreSink(conn, loaded.cluster_run_id).llm(describer.cards_, offline)
     _raise_if_tripped(describer, params)
