@@ -1,4 +1,4 @@
-"""LLM cards from a local model against offline cards, on a small Debian hierarchy.
+"""LLM cards from a local model against offline cards, on a small hierarchy of one corpus.
 
     bash tools/local_llm.sh serve 8012 &      # Qwen2.5-Coder 1.5B Instruct on llama.cpp
     nice -n 10 .venv/bin/python bench/describe_llm.py \\
@@ -7,7 +7,12 @@
 
 A seeded sample of ``--items`` Debian descriptions, clustered k-means(``--fine``) ->
 Ward(``--coarse``) (2 nested levels), described offline and by the LLM with the
-params of ``params/local-llm.yaml`` (the 14 Debian sections as categories). Per
+params of ``params/local-llm.yaml`` (the 14 Debian sections as categories). Other
+corpora: ``--resampled SEED`` draws the items from resampled corpus SEED of
+``bench/resampled.py`` (other sections in other proportions); PyPI vectors and meta
+(``bench/corpus_vectors.py pypi --rows 5000``) have no sections: the default
+categories are used, category accuracy is not measured, and each level-1 name is
+printed beside the package names nearest its centre. Per
 labeller and level: seconds per card, % valid (no recorded failure), duplicate
 sibling names (same name, case-insensitive) and near-duplicate pairs (token
 Jaccard >= 0.8), name-only and name+summary retrieval top-1
@@ -27,6 +32,7 @@ from typing import Any
 
 import numpy as np
 from describe_quality import SECTION_CATEGORIES
+from resampled import draw_corpus
 
 from thememap.describe.cards import Card
 from thememap.describe.hierarchy import ClusterTree
@@ -72,7 +78,7 @@ def two_levels(x: np.ndarray, fine: int, coarse: int, seed: int = 0) -> list[np.
 
 
 def figures(
-    h: ClusterTree, cards: dict[int, Card], sections: np.ndarray, embedder: Any
+    h: ClusterTree, cards: dict[int, Card], sections: np.ndarray | None, embedder: Any
 ) -> dict[int, dict[str, Any]]:
     """Per level: validity, duplicates, retrieval, sibling cosine, category accuracy."""
     report = {q.level: q for q in label_quality(h, cards, embedder).levels}
@@ -85,7 +91,7 @@ def figures(
             names = [cards[n.id].pattern_name.casefold() for n in group if cards[n.id].ok]
             dups += sum(count - 1 for count in Counter(names).values())
         right = ceiling = 0
-        for n in nodes:
+        for n in nodes if sections is not None else []:
             counts = Counter(sections[n.members])
             ceiling += counts.most_common(1)[0][1]
             if cards[n.id].ok:
@@ -99,10 +105,20 @@ def figures(
             "top1_name_only": q.retrieval_top1_name_only,
             "top1_name_summary": q.retrieval_top1,
             "sibling_name_cos": q.sibling_name_cosine,
-            "category_acc": right / len(h.item_ids),
-            "category_ceiling": ceiling / len(h.item_ids),
+            "category_acc": right / len(h.item_ids) if sections is not None else float("nan"),
+            "category_ceiling": ceiling / len(h.item_ids) if sections is not None else float("nan"),
         }
     return out
+
+
+def what_it_is(node: Any, x: np.ndarray, meta: list[dict[str, Any]], sections: Any) -> str:
+    """A cluster's majority section, or (unlabelled) the 4 item names nearest its centre."""
+    if sections is not None:
+        return f"{Counter(sections[node.members]).most_common(1)[0][0]:10s}"
+    members = np.asarray(node.members)
+    centre = x[members].mean(axis=0)
+    near = members[np.argsort(-(x[members] @ centre))[:4]]
+    return "[" + ", ".join(str(meta[i].get("name", i)) for i in near) + "]"
 
 
 def main() -> None:
@@ -117,6 +133,9 @@ def main() -> None:
     ap.add_argument("--coarse", type=int, default=4)
     ap.add_argument("--json", type=Path)
     ap.add_argument(
+        "--resampled", type=int, metavar="SEED", help="Debian: draw from this resampled corpus"
+    )
+    ap.add_argument(
         "--cache",
         type=Path,
         help="JSON file of answers kept between runs (a prompt change re-pays only what it changes)",
@@ -124,15 +143,22 @@ def main() -> None:
     args = ap.parse_args()
     x_all = np.load(args.vectors.expanduser()).astype(np.float32)
     meta_all = json.loads(args.meta.expanduser().read_text())
-    rows = np.sort(np.random.default_rng(0).choice(len(meta_all), args.items, replace=False))
+    pool = np.arange(len(meta_all))
+    labelled = "section" in meta_all[0]
+    if args.resampled is not None:
+        pool = draw_corpus(np.asarray([m["section"] for m in meta_all]), args.resampled).rows
+    take = min(args.items, len(pool))
+    rows = np.sort(np.random.default_rng(0).choice(pool, take, replace=False))
     x, meta = x_all[rows], [meta_all[i] for i in rows]
-    texts = [f"{m['title']}. {m['text']}" for m in meta]
-    sections = np.asarray([m["section"] for m in meta])
+    texts = [f"{m.get('title') or m.get('name')}. {m['text']}" for m in meta]
+    sections = np.asarray([m["section"] for m in meta]) if labelled else None
     h = ClusterTree.from_labels(rows, x, texts, two_levels(x, args.fine, args.coarse))
     embedder = make_embedder(EmbedParams(quantize=False))
 
     preset = load_params(ROOT / "params" / "local-llm.yaml").describe.model_dump()
-    preset |= {"base_url": args.base_url, "categories": SECTION_CATEGORIES, "llm_levels": None}
+    preset |= {"base_url": args.base_url, "llm_levels": None}
+    if labelled:
+        preset["categories"] = SECTION_CATEGORIES
     p = DescribeParams(**preset)
     t0 = time.perf_counter()
     offline_describer = OfflineDescriber(p, embedder=embedder).fit(h)
@@ -186,11 +212,11 @@ def main() -> None:
                 f"{f['top1_name_only']:.2f} | {f['top1_name_summary']:.2f} | "
                 f"{f['sibling_name_cos']:.2f} | {f['category_acc']:.2f} ({f['category_ceiling']:.2f}) |"
             )
-    print("\nlevel-1 names (size, majority section, offline, LLM):")
+    what = "majority section" if sections is not None else "names nearest the centre"
+    print(f"\nlevel-1 names (size, {what}, offline, LLM):")
     for n in sorted(h.level(1), key=lambda n: -n.size):
-        major = Counter(sections[n.members]).most_common(1)[0][0]
         print(
-            f"  {n.size:5d} {major:10s} | {offline[n.id].pattern_name} | "
+            f"  {n.size:5d} {what_it_is(n, x, meta, sections)} | {offline[n.id].pattern_name} | "
             f"{llm_cards[n.id].pattern_name or '(failed)'} | proposed: "
             f"{'; '.join(describer.proposals_.get(n.id, []))}"
         )
