@@ -35,6 +35,7 @@ function showResults(idx, heading) {
 function runSearch() {
   var q = searchBox.value.trim().toLowerCase();
   state.query = q; state.highlight = [];
+  var shown = Promise.resolve();
   if (q) {
     var terms = q.split(/\s+/), ix = searchIndex(), v = state.visible, first = [], rest = [];
     for (var k = 0; k < v.length; k++) {
@@ -48,20 +49,22 @@ function runSearch() {
     state.highlightLabel = "search";
     var n = state.highlight.length;
     countEl.textContent = fmt(n) + " match" + (n === 1 ? "" : "es");
-    showResults(state.highlight, fmt(n) + " match" + (n === 1 ? "" : "es") + " for “" + searchBox.value.trim() + "”");
+    shown = showResults(state.highlight, fmt(n) + " match" + (n === 1 ? "" : "es") + " for “" + searchBox.value.trim() + "”");
   } else {
     countEl.textContent = fmt(state.visible.length) + " items";
     if (side.dataset.pane === "results" && state.highlightLabel === "search") resultsPane.textContent = "";
   }
   drawHighlight();
-  document.body.dataset.matches = String(state.highlight.length);
+  // opening the results pane narrows the map: the marks are final once plotly has resized
+  return shown.then(function () { document.body.dataset.matches = String(state.highlight.length); });
 }
 function moreLikeThis(i) {  // the item's nearest neighbours by embedding, computed at export
   var k = I.nb.k, near = I.nb.idx.slice(i * k, i * k + k).filter(function (j) { return j >= 0; });
   state.highlight = [i].concat(near); state.highlightLabel = "like";
   drawHighlight();
-  document.body.dataset.matches = String(near.length);
-  return showResults(near, "Like “" + firstWords(titleOf(i), 60) + "”");
+  return showResults(near, "Like “" + firstWords(titleOf(i), 60) + "”").then(function () {
+    document.body.dataset.matches = String(near.length);
+  });
 }
 var timer = null;
 searchBox.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(runSearch, 150); });
