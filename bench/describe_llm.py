@@ -12,7 +12,8 @@ corpora: ``--resampled SEED`` draws the items from resampled corpus SEED of
 ``bench/resampled.py`` (other sections in other proportions); PyPI vectors and meta
 (``bench/corpus_vectors.py pypi --rows 5000``) have no sections: the default
 categories are used, category accuracy is not measured, and each level-1 name is
-printed beside the package names nearest its centre. Per
+printed beside the package names nearest its centre; the preset's context line
+(Debian packages) is dropped for them unless ``--context`` gives one. Per
 labeller and level: seconds per card, % valid (no recorded failure), duplicate
 sibling names (same name, case-insensitive) and near-duplicate pairs (token
 Jaccard >= 0.8), name-only and name+summary retrieval top-1
@@ -136,6 +137,11 @@ def main() -> None:
         "--resampled", type=int, metavar="SEED", help="Debian: draw from this resampled corpus"
     )
     ap.add_argument(
+        "--context",
+        help="the one line on what the items are (default: the preset's for Debian sections,"
+        " none for other corpora: a preset's corpus description must not name another corpus)",
+    )
+    ap.add_argument(
         "--cache",
         type=Path,
         help="JSON file of answers kept between runs (a prompt change re-pays only what it changes)",
@@ -159,6 +165,10 @@ def main() -> None:
     preset |= {"base_url": args.base_url, "llm_levels": None}
     if labelled:
         preset["categories"] = SECTION_CATEGORIES
+    else:
+        preset["context"] = ""
+    if args.context is not None:
+        preset["context"] = args.context
     p = DescribeParams(**preset)
     t0 = time.perf_counter()
     offline_describer = OfflineDescriber(p, embedder=embedder).fit(h)
