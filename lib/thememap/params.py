@@ -90,6 +90,7 @@ PATH_KEYS: tuple[tuple[str, ...], ...] = (
     ("embed", "cache_dir"),
     ("report", "dir"),
     ("export", "out_dir"),
+    ("continuity", "edits_file"),
 )
 
 

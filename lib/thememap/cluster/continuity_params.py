@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 
 from thememap.params_base import StrictModel
@@ -43,4 +45,10 @@ class ContinuityParams(StrictModel):
         le=1,
         description="03_describe reuses a matched theme's LLM card (no new call) when its"
         " members, new items included, overlap the previous cluster's at least this much",
+    )
+    edits_file: Path | None = Field(
+        None,
+        description="a YAML file of theme edits (rename, pin_name, pin_card, merge, split),"
+        " relative to the params file; read by every run, its entries stored once and"
+        " applied after the themes are matched (see thememap.cluster.edit_run)",
     )

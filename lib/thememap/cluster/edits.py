@@ -23,7 +23,7 @@ Kinds (``Edit.kind``):
 
 :func:`validate_edits` checks every edit first and raises one
 :class:`~thememap.errors.ThememapError` naming the edit at fault (its number and
-kind); only then does :func:`apply_edits` change anything, so nothing is applied
+kind); only then does :func:`edit_themes` change anything, so nothing is applied
 half. An edit of a theme this run does not hold (it ended) is not an error: its
 outcome is ``"not applied: theme ended"``.
 """
@@ -61,12 +61,24 @@ class Edit:
     name: str | None = None
     card: Mapping[str, Any] | None = None
     author: str | None = None
+    source: str | None = None  # where it was written: ``edits.yaml entry 3``; None: Python
 
     @property
     def label(self) -> str:
-        """How messages name the edit: ``edit 3 (merge T1-0001, T1-0004)``."""
+        """How messages name the edit: ``edit 3 (merge T1-0001, T1-0004)``, or its source."""
         ids = ", ".join(self.themes) if self.kind == "merge" else (self.theme or "?")
-        return f"edit {self.number} ({self.kind} {ids})"
+        return f"{self.source or f'edit {self.number}'} ({self.kind} {ids})"
+
+    def fields(self) -> dict[str, Any]:
+        """The edit's own fields as stored (kind, number, author and source left out)."""
+        if self.kind == "merge":
+            return {"themes": list(self.themes)}
+        out: dict[str, Any] = {"theme": self.theme}
+        if self.name is not None:
+            out["name"] = self.name
+        if self.card is not None:
+            out["card"] = dict(self.card)
+        return out
 
     def targets(self) -> tuple[str, ...]:
         """The theme ids the edit names."""
@@ -113,7 +125,7 @@ def validate_edits(
     merged_into: dict[str, tuple[str, Edit]] = {}
     split: dict[str, Edit] = {}
     for edit in edits:
-        _check_fields(edit)
+        check_fields(edit)
         for theme in edit.targets():
             if theme not in known:
                 raise EditError(f"{edit.label}: no theme {theme} in this store")
@@ -142,7 +154,8 @@ def validate_edits(
             raise EditError(f"{edit.label}: the theme is also merged by {other.label}")
 
 
-def _check_fields(edit: Edit) -> None:
+def check_fields(edit: Edit) -> None:
+    """Raise :class:`EditError` when ``edit`` is malformed (unknown kind, missing field)."""
     if edit.kind not in KINDS:
         raise EditError(f"{edit.label}: unknown kind {edit.kind!r} (valid: {', '.join(KINDS)})")
     if edit.kind == "merge":
@@ -173,7 +186,7 @@ def _check_cycles(merged_into: Mapping[str, tuple[str, Edit]]) -> None:
             seen.add(theme)
 
 
-def apply_edits(
+def edit_themes(
     edits: Sequence[Edit], themes: pd.DataFrame, *, known_ids: set[str] | None = None
 ) -> EditedThemes:
     """Validate ``edits`` (:func:`validate_edits`) and apply them in order to ``themes``."""

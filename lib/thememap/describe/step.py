@@ -26,6 +26,7 @@ import numpy as np
 from thememap.describe.budget import CostPlan
 from thememap.describe.cards import Card, choose_cards
 from thememap.describe.carry import carried_cards
+from thememap.describe.pins import pin_cards, run_pins
 from thememap.describe.hierarchy import ClusterNode, ClusterTree
 from thememap.describe.llm_runner import LLMDescriber
 from thememap.describe.offline import OfflineDescriber
@@ -68,6 +69,7 @@ class LoadedHierarchy:
     cluster_run_id: str
     hierarchy: ClusterTree
     carried: dict[int, Card] = field(default_factory=dict)
+    pinned: dict[int, dict[str, str]] = field(default_factory=dict)  # describe/pins.py
 
 
 def load_hierarchy(
@@ -121,7 +123,7 @@ def load_hierarchy(
             min_jaccard=params.continuity.card_reuse_jaccard,
         )
     tree = ClusterTree(item_ids, vectors, texts, nodes, titles=titles)
-    return LoadedHierarchy(run_id, tree, carried)
+    return LoadedHierarchy(run_id, tree, carried, run_pins(conn, run_id))
 
 
 def _check_same_space(loaded: LoadedHierarchy, embedder: Embedder) -> None:
@@ -328,21 +330,23 @@ def describe_hierarchy(
     describer: LLMDescriber | None = None,
     quality: bool = True,
     carried: Mapping[int, Card] | None = None,
+    pinned: Mapping[int, Mapping[str, str]] | None = None,
 ) -> Described:
     """The describe step in its one order: offline cards; with ``source: llm`` the plan (logged
     before any call) and the LLM cards (``cache``: a card cache, e.g. the store's; ``carried``:
     cards kept from the previous run, no call); the chosen card per cluster; label quality of
-    each source (needs ``embedder``)."""
+    each source (needs ``embedder``). ``pinned``: cluster id -> card fields a person pinned
+    (:mod:`thememap.describe.pins`), set on every card made."""
     sink = sink or NoSink()
     if embedder is not None:
         _check_dim(hierarchy, embedder)
     started = time.perf_counter()
     offline_describer = OfflineDescriber(params, embedder=embedder).fit(hierarchy)
-    offline = offline_describer.cards_
+    offline = pin_cards(offline_describer.cards_, pinned)
     seconds = time.perf_counter() - started
     log.info("offline cards: %d clusters in %.2f s", len(offline), seconds)
     sink.offline(offline, final=params.source == "offline")
-    llm = None
+    llm, llm_cards = None, None
     common = offline_describer.common_words_
     plan = LLMDescriber(
         params,
@@ -357,18 +361,19 @@ def describe_hierarchy(
             params, cache=cache, embedder=embedder, common_words=common, carried=carried
         )
         llm = _run_llm(hierarchy, offline, params, describer)
-        sink.llm(llm.cards_, offline)
+        llm_cards = pin_cards(llm.cards_, pinned)
+        sink.llm(llm_cards, offline)
         _raise_if_tripped(llm, params)
     done = Described(
         offline=offline,
-        cards=choose_cards(llm.cards_ if llm else None, offline),
+        cards=choose_cards(llm_cards, offline),
         source=llm.params.model if llm is not None else "offline",
         plan=plan,
         llm=llm,
         offline_seconds=seconds,
     )
     if quality and embedder is not None:
-        for source, cards in (("offline", offline), (done.source, llm.cards_ if llm else None)):
+        for source, cards in (("offline", offline), (done.source, llm_cards)):
             if cards is not None:
                 done.reports[source] = label_quality(hierarchy, cards, embedder)
                 sink.quality(source, done.reports[source])
@@ -392,4 +397,5 @@ def describe_store(
         cache=SqliteCache(conn),
         describer=describer,
         carried=loaded.carried,
+        pinned=loaded.pinned,
     )

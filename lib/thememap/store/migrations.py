@@ -250,6 +250,44 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "010_theme_edits",
+        f"""
+        -- a person's edits of themes, keyed by stable theme id (store/theme_edits.py);
+        -- key: the edit's canonical JSON, so the same entry written twice is one edit
+        CREATE TABLE theme_edits (
+            edit_id     INTEGER PRIMARY KEY,
+            kind        TEXT NOT NULL,
+            payload     TEXT NOT NULL,
+            key         TEXT NOT NULL UNIQUE,
+            author      TEXT,
+            source      TEXT,
+            created_at  TEXT NOT NULL DEFAULT ({_NOW})
+        );
+        -- which run applied which edit, and how ('applied' or why not)
+        CREATE TABLE theme_edit_runs (
+            run_id      TEXT NOT NULL,
+            edit_id     INTEGER NOT NULL REFERENCES theme_edits(edit_id) ON DELETE CASCADE,
+            status      TEXT NOT NULL,
+            applied_at  TEXT NOT NULL DEFAULT ({_NOW}),
+            PRIMARY KEY (run_id, edit_id)
+        ) WITHOUT ROWID;
+        -- a run's themes as shown after its edits (merges and splits applied, names set)
+        CREATE TABLE edited_themes (
+            run_id           TEXT NOT NULL,
+            theme_id         TEXT NOT NULL,
+            level            INTEGER NOT NULL,
+            parent_theme_id  TEXT,
+            comment_count    INTEGER NOT NULL,
+            name             TEXT,
+            edited           INTEGER NOT NULL DEFAULT 0,
+            pinned_name      INTEGER NOT NULL DEFAULT 0,
+            card             TEXT,
+            sources          TEXT NOT NULL DEFAULT '[]',
+            PRIMARY KEY (run_id, theme_id)
+        ) WITHOUT ROWID;
+        """,
+    ),
 ]
 
 
