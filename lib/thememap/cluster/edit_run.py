@@ -40,8 +40,8 @@ from thememap.cluster.edits import (
     Edit,
     EditedThemes,
     EditError,
-    check_fields,
     edit_themes,
+    validate_edits,
 )
 from thememap.store.theme_edits import put_edits, read_edits, write_edited_run
 from thememap.store.themes import read_themes, run_themes
@@ -99,12 +99,11 @@ def list_edits(conn: sqlite3.Connection) -> pd.DataFrame:
 
 
 def _store(conn: sqlite3.Connection, edits: Sequence[Edit]) -> list[int]:
+    """Check ``edits`` together with the stored ones (fields, known ids, levels, cycles:
+    what needs no run), then store them in one transaction."""
     known = set(read_themes(conn)["theme_id"])
-    for edit in edits:
-        check_fields(edit)
-        for theme in edit.targets():
-            if theme not in known:
-                raise EditError(f"{edit.label}: no theme {theme} in this store")
+    no_run = pd.DataFrame(columns=THEME_COLUMNS)
+    validate_edits([*stored_edits(conn), *edits], no_run, known_ids=known)
     return put_edits(conn, [(e.kind, e.fields(), e.author, e.source) for e in edits])
 
 

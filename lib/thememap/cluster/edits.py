@@ -176,14 +176,13 @@ def check_fields(edit: Edit) -> None:
 
 
 def _check_cycles(merged_into: Mapping[str, tuple[str, Edit]]) -> None:
-    """A merge chain that comes back to where it started (a into b, b into a) is circular."""
-    for start, (_, edit) in merged_into.items():
-        seen, theme = {start}, start
-        while theme in merged_into:
-            theme = merged_into[theme][0]
-            if theme in seen:
-                raise EditError(f"{edit.label}: circular merge (the themes merge into each other)")
-            seen.add(theme)
+    """A merge chain that comes back to where it started (a into b, b into a) is circular;
+    the edit named is the one that closes the circle (the later one)."""
+    into: dict[str, str] = {}
+    for theme, (keeper, edit) in merged_into.items():  # in the edits' order
+        if _root(into, keeper) == theme:
+            raise EditError(f"{edit.label}: circular merge (the themes merge into each other)")
+        into[theme] = keeper
 
 
 def edit_themes(
