@@ -129,7 +129,9 @@ def read_edits_file(path: Path) -> list[Edit]:
             raise EditError(f"{where}: unknown key(s) {', '.join(map(str, unknown))}")
         fields = {k: v for k, v in entry.items() if k not in ("kind", "author")}
         author = None if entry.get("author") is None else str(entry["author"])
-        edits.append(make_edit(str(entry["kind"]), fields, number=number, author=author, source=where))
+        edits.append(
+            make_edit(str(entry["kind"]), fields, number=number, author=author, source=where)
+        )
     return edits
 
 
@@ -169,7 +171,7 @@ def apply_edits(conn: sqlite3.Connection, run_id: str) -> EditedThemes:
     known = set(read_themes(conn)["theme_id"])
     edited = edit_themes(edits, run_theme_table(conn, run_id), known_ids=known)
     outcomes = {e.number: status for e, status in edited.outcomes}
-    write_edited_run(conn, run_id, outcomes, edited.themes.to_dict("records"))
+    write_edited_run(conn, run_id, outcomes, edited.records())
     applied = sum(status == APPLIED for status in outcomes.values())
     log.info("run %s: %d of %d theme edit(s) applied", run_id, applied, len(outcomes))
     return edited

@@ -101,6 +101,10 @@ class EditedThemes:
     split_pieces: dict[str, dict[str, str]] = field(default_factory=dict)
     outcomes: list[tuple[Edit, str]] = field(default_factory=list)
 
+    def records(self) -> list[dict[str, Any]]:
+        """:attr:`themes` as one dict per shown theme."""
+        return [{str(k): v for k, v in row.items()} for row in self.themes.to_dict("records")]
+
 
 def theme_level(theme: str) -> int | None:
     """The level a ``T<level>-<number>`` id (or a split piece's id) says, or None."""
@@ -147,11 +151,9 @@ def validate_edits(
             split[str(edit.theme)] = edit
     _check_cycles(merged_into)
     for theme, edit in split.items():
-        if theme in merged_into or any(keeper == theme for keeper, _ in merged_into.values()):
-            other = merged_into.get(theme, (None, None))[1] or next(
-                e for k, e in merged_into.values() if k == theme
-            )
-            raise EditError(f"{edit.label}: the theme is also merged by {other.label}")
+        clash = [e for absorbed, (keeper, e) in merged_into.items() if theme in (absorbed, keeper)]
+        if clash:
+            raise EditError(f"{edit.label}: the theme is also merged by {clash[0].label}")
 
 
 def check_fields(edit: Edit) -> None:
@@ -225,20 +227,21 @@ def edit_themes(
     for edit in live:
         if edit.kind == "split":
             table, pieces[str(edit.theme)] = _split(table, str(edit.theme))
-    table["pinned_name"] = False
-    table["card"] = None
-    by_id = {t: i for i, t in enumerate(table["theme_id"])}
+    records = {
+        str(r["theme_id"]): {str(k): v for k, v in r.items()} for r in table.to_dict("records")
+    }
+    for record in records.values():
+        record.update(pinned_name=False, card=None)
     for edit in live:
-        at = by_id.get(shown.get(str(edit.theme), str(edit.theme)))
-        if edit.kind in ("rename", "pin_name") and at is not None:
-            table.loc[at, ["name", "edited"]] = [edit.name, True]
-            table.loc[at, "pinned_name"] = table.loc[at, "pinned_name"] or edit.kind == "pin_name"
-        elif edit.kind == "pin_card" and at is not None:
+        record = records.get(shown.get(str(edit.theme), str(edit.theme)), {})
+        if edit.kind in ("rename", "pin_name") and record:
+            record.update(name=edit.name, edited=True)
+            record["pinned_name"] = record["pinned_name"] or edit.kind == "pin_name"
+        elif edit.kind == "pin_card" and record:
             card = dict(edit.card or {})
-            table.at[at, "card"] = card
-            table.loc[at, "edited"] = True
-            if card.get("pattern_name"):
-                table.loc[at, "name"] = card["pattern_name"]
+            record.update(card=card, edited=True)
+            record["name"] = card.get("pattern_name") or record["name"]
+    table = pd.DataFrame(list(records.values()))
     levels = sorted({int(v) for v in themes["level"]})
     by_level = {
         lv: {t: s for t, s in shown.items() if theme_level(t) == lv} for lv in levels
@@ -261,7 +264,9 @@ def _check_nesting(
     parents = rows.groupby(rows["theme_id"].map(shown))["parent_theme_id"].nunique(dropna=False)
     for theme in parents[parents > 1].index:
         edit = next(
-            e for e, _ in outcomes if e.kind == "merge" and theme in {shown.get(t) for t in e.themes}
+            e
+            for e, _ in outcomes
+            if e.kind == "merge" and theme in {shown.get(t) for t in e.themes}
         )
         raise EditError(
             f"{edit.label}: the themes sit under different parents; merge their parents first"

@@ -23,12 +23,16 @@ def run_pins(conn: sqlite3.Connection, cluster_run_id: str) -> dict[int, dict[st
     """Cluster id -> the card fields pinned for its theme (none when no edit pins it)."""
     shown = read_edited_themes(conn, cluster_run_id)
     by_theme: dict[str, dict[str, str]] = {}
-    for row in shown.itertuples(index=False):
-        fields = dict(row.card or {})
-        if row.pinned_name and row.name:
-            fields["pattern_name"] = str(row.name)
-        for theme in row.sources if fields else ():
-            by_theme[str(theme)] = {k: str(v) for k, v in fields.items() if k in PINNED_FIELDS}
+    for card, pinned_name, name, sources in zip(
+        shown["card"], shown["pinned_name"], shown["name"], shown["sources"], strict=True
+    ):
+        fields: dict[str, str] = {
+            k: str(v) for k, v in (card or {}).items() if k in PINNED_FIELDS
+        }  # fmt: skip
+        if pinned_name and name:
+            fields["pattern_name"] = str(name)
+        for theme in sources if fields else ():
+            by_theme[str(theme)] = fields
     return {
         cid: by_theme[tid] for cid, tid in run_theme_ids(conn, cluster_run_id).items()
         if tid in by_theme
@@ -39,9 +43,17 @@ def pin_cards(
     cards: Mapping[int, Card], pins: Mapping[int, Mapping[str, str]] | None
 ) -> dict[int, Card]:
     """``cards`` with each pinned cluster's fields set (a failed card is left as it is)."""
-    if not pins:
-        return dict(cards)
+    pins = pins or {}
     return {
-        cid: card if cid not in pins or card.failure else dataclasses.replace(card, **pins[cid])
+        cid: card if cid not in pins or card.failure else _pinned(card, pins[cid])
         for cid, card in cards.items()
     }
+
+
+def _pinned(card: Card, fields: Mapping[str, str]) -> Card:
+    return dataclasses.replace(
+        card,
+        pattern_name=fields.get("pattern_name", card.pattern_name),
+        summary=fields.get("summary", card.summary),
+        category=fields.get("category", card.category),
+    )

@@ -26,11 +26,11 @@ import numpy as np
 from thememap.describe.budget import CostPlan
 from thememap.describe.cards import Card, choose_cards
 from thememap.describe.carry import carried_cards
-from thememap.describe.pins import pin_cards, run_pins
 from thememap.describe.hierarchy import ClusterNode, ClusterTree
 from thememap.describe.llm_runner import LLMDescriber
 from thememap.describe.offline import OfflineDescriber
 from thememap.describe.params import DescribeParams
+from thememap.describe.pins import pin_cards, run_pins
 from thememap.describe.quality import LabelReport, label_quality
 from thememap.describe.sinks import DescribeSink, NoSink, StoreSink
 from thememap.embed.base import Embedder

@@ -142,4 +142,3 @@ def read_edited_themes(conn: sqlite3.Connection, run_id: str) -> pd.DataFrame:
     frame["card"] = frame["card"].map(lambda text: None if text is None else json.loads(text))
     frame["sources"] = frame["sources"].map(json.loads)
     return frame
-
