@@ -29,6 +29,7 @@ from thememap.cluster.params import ClusterParams
 from thememap.cluster.step import cluster_store
 from thememap.describe.step import describe_store, load_hierarchy
 from thememap.errors import ThememapError
+from thememap.export.changes import theme_changes
 from thememap.params import Params, load_params
 from thememap.store import open_store
 from thememap.store.theme_edits import read_edit_outcomes, read_edited_themes
@@ -180,6 +181,16 @@ def test_a_rename_and_a_merge_made_before_a_refit_apply_after_it(conn) -> None:
         outcomes = read_edit_outcomes(conn, run_id)
         assert outcomes["status"].tolist() == ["applied", "applied"]
         assert outcomes["author"].tolist() == ["ana", "ana"]
+    # the change table of the refit lists the edits applied and marks the edited themes
+    table = theme_changes(conn, "c").table
+    applied = table[table["change"] == "edit applied"]
+    assert applied["theme"].tolist() == ["renamed: Renamed by hand", f"merged: {first}, {second}"]
+    assert set(table.loc[table["edited"] & (table["change"] != "edit applied"), "theme_id"]) == {
+        first, second, third
+    }  # fmt: skip
+    themes = table[table["change"] != "edit applied"].set_index("theme_id")["theme"]
+    assert themes[third] == "Renamed by hand"
+    assert "2 edit(s) applied" in str(theme_changes(conn, "c").note())
 
 
 def test_a_bad_edit_in_the_store_writes_nothing(conn) -> None:

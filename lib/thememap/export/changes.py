@@ -9,6 +9,11 @@ when both runs hold it and its theme id at that level differs.
 :func:`compare_themes` does it on tables; :func:`theme_changes` reads a run and the
 run it was matched to from the store; ``changes.csv`` in the export folder is the
 whole table (every theme of either run, all levels).
+
+A person's edits (:mod:`thememap.cluster.edits`) show twice: ``edited`` is true for a
+theme an applied edit touched (its ``theme`` is then the edited name), and each edit
+the run applied is one row of change ``edit applied`` (no counts; ``theme`` says what
+the edit did).
 """
 
 from __future__ import annotations
@@ -22,21 +27,22 @@ import pandas as pd
 from thememap.export.interop import csv_text
 from thememap.files import write_text_atomic
 from thememap.notebook_display import Note, with_empty_note
+from thememap.store.theme_edits import read_edit_outcomes, read_edited_themes
 from thememap.store.themes import item_theme_ids, run_themes, theme_run
 
 COLUMNS = [
     "level", "theme_id", "theme", "change", "items_before", "items_now", "items_change",
-    "share_before", "share_now", "share_change", "moved_in", "moved_out",
+    "share_before", "share_now", "share_change", "moved_in", "moved_out", "edited",
 ]  # fmt: skip
-_ORDER = {"new": 0, "ended": 1, "grew": 2, "shrank": 3, "same": 4}
+EDIT_APPLIED = "edit applied"
+_ORDER = {"new": 0, "ended": 1, "grew": 2, "shrank": 3, "same": 4, EDIT_APPLIED: 5}
 _TEXT = ("theme_id", "theme", "change")
 
 
 def empty_table() -> pd.DataFrame:
     """The change table with no rows (numbers typed as numbers)."""
-    return pd.DataFrame(
-        {c: pd.Series(dtype="string" if c in _TEXT else "float64") for c in COLUMNS}
-    )
+    types = {c: "string" if c in _TEXT else "bool" if c == "edited" else "float64" for c in COLUMNS}
+    return pd.DataFrame({c: pd.Series(dtype=kind) for c, kind in types.items()})
 
 
 @dataclass
@@ -64,7 +70,8 @@ class ThemeChanges:
         at = self.table[self.table["level"] == level]
         grew = at[at["change"] == "grew"].nlargest(top, "share_change")
         shrank = at[at["change"] == "shrank"].nsmallest(top, "share_change")
-        rows = pd.concat([at[at["change"].isin(["new", "ended"])], grew, shrank])
+        edits = at[at["change"] == EDIT_APPLIED]
+        rows = pd.concat([at[at["change"].isin(["new", "ended"])], grew, shrank, edits])
         note = f"no level-{level} theme changed since run {self.previous_run_id}"
         return with_empty_note(rows.reset_index(drop=True), note)
 
@@ -74,7 +81,7 @@ class ThemeChanges:
             return Note("first run: nothing to compare")
         at = self.table[self.table["level"] == level]
         count = at["change"].value_counts()
-        kept = len(at) - int(count.get("new", 0)) - int(count.get("ended", 0))
+        kept = int(count.get("grew", 0) + count.get("shrank", 0) + count.get("same", 0))
         text = (
             f"Since run {self.previous_run_id}: {int(count.get('new', 0))} new level-{level} "
             f"theme(s), {int(count.get('ended', 0))} ended, {kept} kept"
@@ -92,6 +99,8 @@ class ThemeChanges:
                     f"; {word} most: {row['theme']} ({100 * row['share_change']:+.1f} points of "
                     f"share, {int(row['items_change']):+,} items)"
                 )
+        if count.get(EDIT_APPLIED, 0):
+            text += f"; {int(count[EDIT_APPLIED])} edit(s) applied"
         return Note(text + ".")
 
 
@@ -137,10 +146,65 @@ def compare_themes(
     table[["moved_in", "moved_out"]] = table[["moved_in", "moved_out"]].fillna(0).astype(int)
     for column in ("share_before", "share_now", "share_change"):
         table[column] = table[column].round(6)
+    table["edited"] = False
     table["_order"] = table["change"].map(_ORDER)
     table["_size"] = -table["share_change"].abs()
     table = table.sort_values(["level", "_order", "_size", "theme_id"])
     return table[COLUMNS].reset_index(drop=True)
+
+
+def with_edits(table: pd.DataFrame, shown: pd.DataFrame, outcomes: pd.DataFrame) -> pd.DataFrame:
+    """The change table with the run's edits: ``edited`` themes under their edited name, and
+    one ``edit applied`` row per applied edit.
+
+    ``shown``: the run's themes after its edits (``theme_id, name, edited, sources``: see
+    :func:`thememap.store.theme_edits.read_edited_themes`); ``outcomes``: ``kind, payload,
+    status`` per edit.
+    """
+    table = table.copy()
+    edited = shown[shown["edited"]]
+    name_of = {
+        str(t): n for names, n in zip(edited["sources"], edited["name"], strict=True) for t in names
+    }
+    hit = table["theme_id"].isin(list(name_of))
+    table.loc[hit, "edited"] = True
+    table.loc[hit, "theme"] = table.loc[hit, "theme_id"].map(name_of)
+    rows = [_edit_row(kind, payload) for kind, payload, status in zip(
+        outcomes["kind"], outcomes["payload"], outcomes["status"], strict=True
+    ) if status == "applied"]  # fmt: skip
+    if not rows:
+        return table
+    extra = pd.DataFrame(rows).reindex(columns=COLUMNS)
+    for column in ("items_before", "items_now", "items_change", "moved_in", "moved_out"):
+        table[column] = table[column].astype("Int64")
+        extra[column] = extra[column].astype("Int64")
+    joined = pd.concat([table, extra.astype({"edited": bool})], ignore_index=True)
+    order = joined["change"].map(_ORDER)
+    return (
+        joined.assign(_o=order)
+        .sort_values(["level", "_o"], kind="stable")[COLUMNS]
+        .reset_index(drop=True)
+    )
+
+
+def _edit_row(kind: str, payload: dict[str, object]) -> dict[str, object]:
+    themes = payload.get("themes") or [payload.get("theme")]
+    first = str(themes[0]) if isinstance(themes, list) and themes else ""
+    what = {
+        "rename": f"renamed: {payload.get('name')}",
+        "pin_name": f"name pinned: {payload.get('name')}",
+        "pin_card": "card pinned",
+        "merge": f"merged: {', '.join(map(str, themes)) if isinstance(themes, list) else ''}",
+        "split": "split into its sub-themes",
+    }.get(kind, kind)
+    level = int(first[1:].split("-", 1)[0]) if first[1:].split("-", 1)[0].isdigit() else 0
+    return {
+        "level": level,
+        "theme_id": first,
+        "theme": what,
+        "change": EDIT_APPLIED,
+        "edited": True,
+    }
 
 
 def _moves(items_now: pd.DataFrame, items_before: pd.DataFrame) -> pd.DataFrame:
@@ -162,10 +226,11 @@ def theme_changes(conn: sqlite3.Connection, run_id: str) -> ThemeChanges:
     previous_id = None if record is None else record["previous_run_id"]
     now = run_themes(conn, run_id)
     before = run_themes(conn, previous_id) if previous_id else now.iloc[0:0]
+    shown, outcomes = read_edited_themes(conn, run_id), read_edit_outcomes(conn, run_id)
     if previous_id is None or before.empty:  # a first run, or its previous run is gone
-        return ThemeChanges(run_id, None, empty_table())
+        return ThemeChanges(run_id, None, with_edits(empty_table(), shown, outcomes))
     items_now, items_before = item_theme_ids(conn, run_id), item_theme_ids(conn, previous_id)
-    table = compare_themes(now, before, items_now, items_before)
+    table = with_edits(compare_themes(now, before, items_now, items_before), shown, outcomes)
     level_1 = items_now[items_now["level"] == 1].merge(
         items_before[items_before["level"] == 1], on="item_id", suffixes=("", "_before")
     )
