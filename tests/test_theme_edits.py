@@ -29,6 +29,7 @@ from thememap.cluster.params import ClusterParams
 from thememap.cluster.step import cluster_store
 from thememap.describe.step import describe_store, load_hierarchy
 from thememap.errors import ThememapError
+from thememap.export import load_export_data, top_themes
 from thememap.export.changes import theme_changes
 from thememap.params import Params, load_params
 from thememap.store import open_store
@@ -191,6 +192,11 @@ def test_a_rename_and_a_merge_made_before_a_refit_apply_after_it(conn) -> None:
     themes = table[table["change"] != "edit applied"].set_index("theme_id")["theme"]
     assert themes[third] == "Renamed by hand"
     assert "2 edit(s) applied" in str(theme_changes(conn, "c").note())
+    # and the export's tables show the edited name, marked
+    top = top_themes(load_export_data(conn, run_id="c"), level=1, n=50).set_index("theme")
+    assert bool(top.loc["Renamed by hand", "edited"])
+    assert top["edited"].sum() == 3  # the renamed theme, and both clusters of the merged one
+    assert len(top.index[top["edited"]].unique()) == 2  # those two show one name
 
 
 def test_a_bad_edit_in_the_store_writes_nothing(conn) -> None:

@@ -11,16 +11,25 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.2.0"
-__all__ = ["ThemeMap", "fit"]
+__all__ = ["ThemeMap", "add_edit", "apply_edits", "fit", "list_edits"]
+_HOMES = {
+    "ThemeMap": "thememap.api",
+    "fit": "thememap.api",
+    # a person's theme edits, kept across runs (thememap.cluster.edit_run)
+    "add_edit": "thememap.cluster.edit_run",
+    "apply_edits": "thememap.cluster.edit_run",
+    "list_edits": "thememap.cluster.edit_run",
+}
 
 if TYPE_CHECKING:
     from thememap.api import ThemeMap, fit
+    from thememap.cluster.edit_run import add_edit, apply_edits, list_edits
 
 
 def __getattr__(name: str) -> Any:
     # ``thememap.fit`` / ``thememap.ThemeMap`` without importing pandas at ``import thememap``
-    if name in __all__:
-        from thememap import api
+    if name in _HOMES:
+        import importlib
 
-        return getattr(api, name)
+        return getattr(importlib.import_module(_HOMES[name]), name)
     raise AttributeError(f"module 'thememap' has no attribute {name!r}")

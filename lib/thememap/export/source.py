@@ -21,6 +21,7 @@ import pandas as pd
 from thememap.store.cards import read_quality, read_stored_cards, shown_cards
 from thememap.store.clusters import cluster_table, exported_cluster_run, read_memberships
 from thememap.store.items import LEVEL_COLUMNS, read_items
+from thememap.store.theme_edits import read_edited_themes
 from thememap.store.themes import run_theme_ids
 from thememap.store.view import check_clustering_current
 
@@ -57,7 +58,8 @@ class ExportData:
     sources); ``quality``: label-quality figures per (source, level), when stored.
     ``neighbours``: ``(len(items), k)`` rows of each item's nearest items by embedding
     cosine (-1 pads) and ``neighbour_distances`` their cosine distances, when
-    :func:`thememap.export.neighbours.attach_neighbours` filled them.
+    :func:`thememap.export.neighbours.attach_neighbours` filled them. ``edited_names``:
+    cluster id -> the name a person's edit gave its theme (:mod:`thememap.cluster.edits`).
     """
 
     run_id: str | None
@@ -68,6 +70,7 @@ class ExportData:
     quality: pd.DataFrame = field(default_factory=pd.DataFrame)
     neighbours: np.ndarray | None = None
     neighbour_distances: np.ndarray | None = None
+    edited_names: dict[int, str] = field(default_factory=dict)
 
 
 def _json_list(value: Any) -> list[Any]:
@@ -205,7 +208,19 @@ def load_export_data(conn: sqlite3.Connection, *, run_id: str | None = None) -> 
         levels=levels,
         cards=cards,
         quality=read_quality(conn, run),
+        edited_names=_edited_names(conn, run),
     )
+
+
+def _edited_names(conn: sqlite3.Connection, run_id: str) -> dict[int, str]:
+    """Cluster id -> the shown name of its theme, for the themes an applied edit touched."""
+    shown = read_edited_themes(conn, run_id)
+    shown = shown[shown["edited"]]
+    by_theme = {
+        str(t): str(name) for sources, name in zip(shown["sources"], shown["name"], strict=True)
+        for t in sources
+    }  # fmt: skip
+    return {cid: by_theme[t] for cid, t in run_theme_ids(conn, run_id).items() if t in by_theme}
 
 
 def card_value(row: pd.Series | dict[str, Any], field: str) -> Any:

@@ -14,13 +14,16 @@ _DAYS = {"D": 1, "W": 7, "M": 30.4, "Q": 91.3, "Y": 365.25}
 
 def _titles(data: ExportData) -> dict[int, str]:
     return {
-        int(row["id"]): str(card_value(row, "title") or row["name"])
+        int(row["id"]): str(
+            data.edited_names.get(int(row["id"])) or card_value(row, "title") or row["name"]
+        )
         for _, row in data.clusters.iterrows()
     }
 
 
 def top_themes(data: ExportData, *, level: int = 1, n: int = 15) -> pd.DataFrame:
-    """The ``n`` largest clusters of ``level`` with their card fields and share of all items."""
+    """The ``n`` largest clusters of ``level`` with their card fields and share of all items
+    (``theme``: the name a person's edit gave it, marked ``edited``, else the card's)."""
     at_level = data.clusters[data.clusters["level"] == level].sort_values(
         "comment_count", ascending=False
     )
@@ -31,7 +34,10 @@ def top_themes(data: ExportData, *, level: int = 1, n: int = 15) -> pd.DataFrame
         rows.append(
             {
                 "name": row["name"],
-                "theme": card_value(row, "title") or row["name"],
+                "theme": data.edited_names.get(int(row["id"]))
+                or card_value(row, "title")
+                or row["name"],
+                "edited": int(row["id"]) in data.edited_names,
                 "category": card_value(row, "category"),
                 "strength": card_value(row, "strength"),
                 "items": int(row["comment_count"]),
