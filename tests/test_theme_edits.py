@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from test_cluster_store import make_store
 
+import thememap
 from thememap.cluster.continuity import assign_themes
 from thememap.cluster.continuity_params import ContinuityParams
 from thememap.cluster.edit_run import (
@@ -94,6 +95,7 @@ def test_rename_merge_split_and_pins_apply_on_a_table() -> None:
         ([Edit("merge", 1, themes=("T1-0001", "T1-0002")), Edit("merge", 2, themes=("T1-0002", "T1-0001"))], "edit 2 (merge T1-0002, T1-0001): circular merge"),
         ([Edit("merge", 1, themes=("T1-0001", "T1-0002")), Edit("merge", 2, themes=("T1-0002", "T1-0003")), Edit("merge", 3, themes=("T1-0003", "T1-0001"))], "edit 3 (merge T1-0003, T1-0001): circular merge"),
         ([Edit("merge", 1, themes=("T1-0001", "T1-0002")), Edit("split", 2, theme="T1-0002")], "edit 2 (split T1-0002): the theme is also merged by edit 1"),
+        ([Edit("merge", 1, themes=("T1-0001", "T1-0002")), Edit("merge", 2, themes=("T1-0003", "T1-0002"))], "edit 2 (merge T1-0003, T1-0002): T1-0002 is also merged by edit 1"),
         ([Edit("split", 3, theme="T2-0001")], "edit 3 (split T2-0001): the theme has 0 sub-theme(s)"),
         ([Edit("split", 3, theme="T1-0003")], "edit 3 (split T1-0003): the theme has 1 sub-theme(s)"),
         ([Edit("merge", 4, themes=("T2-0002", "T2-0003"))], "edit 4 (merge T2-0002, T2-0003): the themes sit under different parents"),
@@ -225,7 +227,8 @@ def test_the_edits_file_is_read_each_run_and_stored_once(conn, tmp_path: Path) -
     edits = tmp_path / "params" / "edits.yaml"
     edits.write_text(
         f"- {{kind: rename, theme: {first}, name: From the file, author: bo}}\n"
-        f"- {{kind: merge, themes: [{first}, {second}]}}\n",
+        f"- {{kind: merge, themes: [{first}, {second}]}}\n"
+        f"- {{kind: merge, themes: [{first}, {second}]}}\n",  # twice in the file: one edit
         encoding="utf-8",
     )
     params = load_params(tmp_path / "params" / "run.yaml")
@@ -253,6 +256,9 @@ def test_a_pinned_name_wins_over_a_new_card(conn, tmp_path: Path) -> None:
     theme, other = largest(conn, "a", 1, 2)
     add_edit(conn, "pin_name", theme=theme, name="Pinned by hand")
     add_edit(conn, "rename", theme=other, name="Only renamed")
+    card = {"pattern_name": "Whole card", "summary": "Fixed by hand.", "category": "other"}
+    fixed = largest(conn, "a", 2, 1)[0]
+    thememap.add_edit(conn, "pin_card", theme=fixed, card=card)
     apply_run_edits(conn, "a", ContinuityParams())
     params = Params(root=tmp_path)
     loaded = load_hierarchy(conn, params, cluster_run_id="a")
@@ -262,3 +268,6 @@ def test_a_pinned_name_wins_over_a_new_card(conn, tmp_path: Path) -> None:
     assert titles[other] != "Only renamed"  # a rename is the report's name, not the card's
     pinned = [c for c in described.cards.values() if c.pattern_name == "Pinned by hand"]
     assert len(pinned) == 1
+    assert titles[fixed] == "Whole card"
+    whole = [c for c in described.cards.values() if c.pattern_name == "Whole card"]
+    assert [(c.summary, c.category, c.level) for c in whole] == [("Fixed by hand.", "other", 2)]

@@ -43,7 +43,7 @@ from thememap.cluster.edits import (
     edit_themes,
     validate_edits,
 )
-from thememap.store.theme_edits import put_edits, read_edits, write_edited_run
+from thememap.store.theme_edits import edit_key, put_edits, read_edits, write_edited_run
 from thememap.store.themes import read_themes, run_themes
 
 log = logging.getLogger(__name__)
@@ -102,8 +102,16 @@ def _store(conn: sqlite3.Connection, edits: Sequence[Edit]) -> list[int]:
     """Check ``edits`` together with the stored ones (fields, known ids, levels, cycles:
     what needs no run), then store them in one transaction."""
     known = set(read_themes(conn)["theme_id"])
+    stored = stored_edits(conn)
+    seen = {edit_key(e.kind, e.fields()) for e in stored}
+    fresh = []
+    for edit in edits:  # an edit stored already (or twice in the list) is one edit
+        key = edit_key(edit.kind, edit.fields())
+        if key not in seen:
+            seen.add(key)
+            fresh.append(edit)
     no_run = pd.DataFrame(columns=THEME_COLUMNS)
-    validate_edits([*stored_edits(conn), *edits], no_run, known_ids=known)
+    validate_edits([*stored, *fresh], no_run, known_ids=known)
     return put_edits(conn, [(e.kind, e.fields(), e.author, e.source) for e in edits])
 
 

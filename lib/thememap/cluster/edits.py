@@ -140,6 +140,10 @@ def validate_edits(
             if len(set(edit.themes)) < len(edit.themes):
                 raise EditError(f"{edit.label}: a theme is named twice")
             for other in edit.themes[1:]:
+                if other in merged_into:
+                    raise EditError(
+                        f"{edit.label}: {other} is also merged by {merged_into[other][1].label}"
+                    )
                 merged_into[other] = (edit.themes[0], edit)
         if edit.kind == "split":
             live = [c for c in children.get(edit.theme, []) if isinstance(c, str)]

@@ -139,6 +139,8 @@ def read_edited_themes(conn: sqlite3.Connection, run_id: str) -> pd.DataFrame:
     )
     frame["edited"] = frame["edited"].astype(bool)
     frame["pinned_name"] = frame["pinned_name"].astype(bool)
-    frame["card"] = frame["card"].map(lambda text: None if text is None else json.loads(text))
+    frame["card"] = frame["card"].map(
+        lambda text: json.loads(text) if isinstance(text, str) else None
+    )
     frame["sources"] = frame["sources"].map(json.loads)
     return frame
