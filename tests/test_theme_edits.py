@@ -32,6 +32,7 @@ from thememap.describe.step import describe_store, load_hierarchy
 from thememap.errors import ThememapError
 from thememap.export import load_export_data, top_themes
 from thememap.export.changes import theme_changes
+from thememap.export.interop import theme_names
 from thememap.params import Params, load_params
 from thememap.store import open_store
 from thememap.store.theme_edits import read_edit_outcomes, read_edited_themes
@@ -195,7 +196,9 @@ def test_a_rename_and_a_merge_made_before_a_refit_apply_after_it(conn) -> None:
     assert themes[third] == "Renamed by hand"
     assert "2 edit(s) applied" in str(theme_changes(conn, "c").note())
     # and the export's tables show the edited name, marked
-    top = top_themes(load_export_data(conn, run_id="c"), level=1, n=50).set_index("theme")
+    data = load_export_data(conn, run_id="c")
+    assert "Renamed by hand" in set(theme_names(data).values())  # items_themes.csv, the map
+    top = top_themes(data, level=1, n=50).set_index("theme")
     assert bool(top.loc["Renamed by hand", "edited"])
     assert top["edited"].sum() == 3  # the renamed theme, and both clusters of the merged one
     assert len(top.index[top["edited"]].unique()) == 2  # those two show one name

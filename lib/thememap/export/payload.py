@@ -15,7 +15,7 @@ import pandas as pd
 from thememap.export.colours import PALETTE, UNPLACED_COLOR, cluster_colours
 from thememap.export.evidence import PhraseCoverage
 from thememap.export.map_fields import metadata_dict, metadata_fields
-from thememap.export.source import ExportData, card_value
+from thememap.export.source import ExportData, card_value, theme_title
 
 if TYPE_CHECKING:
     from thememap.params import Params
@@ -112,7 +112,7 @@ def _cards(
             {
                 "level": int(row["level"]),
                 "name": str(row["name"]),
-                "title": str(card_value(row, "title") or row["name"]),
+                "title": theme_title(data, row),
                 "summary": card_value(row, "summary"),
                 "category": card_value(row, "category"),
                 "strength": None if strength is None else float(strength),

@@ -235,3 +235,10 @@ def card_value(row: pd.Series | dict[str, Any], field: str) -> Any:
             continue
         return value
     return None
+
+
+def theme_title(data: ExportData, row: pd.Series | dict[str, Any]) -> str:
+    """A cluster's shown name: the one a person's edit gave its theme, else its card's
+    title, else the cluster's name."""
+    edited = data.edited_names.get(int(row["id"]))
+    return str(edited or card_value(row, "title") or row["name"])

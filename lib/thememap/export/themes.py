@@ -6,19 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from thememap.export.source import ExportData, card_value
+from thememap.export.source import ExportData, card_value, theme_title
 from thememap.notebook_display import with_empty_note
 
 _DAYS = {"D": 1, "W": 7, "M": 30.4, "Q": 91.3, "Y": 365.25}
 
 
 def _titles(data: ExportData) -> dict[int, str]:
-    return {
-        int(row["id"]): str(
-            data.edited_names.get(int(row["id"])) or card_value(row, "title") or row["name"]
-        )
-        for _, row in data.clusters.iterrows()
-    }
+    return {int(row["id"]): theme_title(data, row) for _, row in data.clusters.iterrows()}
 
 
 def top_themes(data: ExportData, *, level: int = 1, n: int = 15) -> pd.DataFrame:
@@ -34,9 +29,7 @@ def top_themes(data: ExportData, *, level: int = 1, n: int = 15) -> pd.DataFrame
         rows.append(
             {
                 "name": row["name"],
-                "theme": data.edited_names.get(int(row["id"]))
-                or card_value(row, "title")
-                or row["name"],
+                "theme": theme_title(data, row),
                 "edited": int(row["id"]) in data.edited_names,
                 "category": card_value(row, "category"),
                 "strength": card_value(row, "strength"),
