@@ -102,9 +102,7 @@ def distance_spread(dist: np.ndarray, labels: np.ndarray, k: int) -> tuple[np.nd
     return med, mad
 
 
-def robust_z(
-    dist: np.ndarray, labels: np.ndarray, med: np.ndarray, mad: np.ndarray
-) -> np.ndarray:
+def robust_z(dist: np.ndarray, labels: np.ndarray, med: np.ndarray, mad: np.ndarray) -> np.ndarray:
     """The outlier score: ``max(0, (d - median) / (1.4826 * MAD))`` of each row's cluster."""
     z = (dist - med[labels]) / (1.4826 * mad[labels] + 1e-6)
     return np.maximum(z, 0.0).astype(np.float32)

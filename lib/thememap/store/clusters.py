@@ -190,7 +190,10 @@ def add_run_members(conn: sqlite3.Connection, run_id: str, added: AddedMembers) 
     if added.coords is not None:
         conn.executemany(
             "INSERT INTO layouts(run_id, item_id, x, y) VALUES (?,?,?,?)",
-            [(run_id, item, float(x), float(y)) for item, (x, y) in zip(items, added.coords)],
+            [
+                (run_id, item, float(x), float(y))
+                for item, (x, y) in zip(items, added.coords.tolist(), strict=True)
+            ],
         )
     if latest_cluster_run(conn) == run_id:
         _write_reference_columns(conn, items, list(added.labels), added.coords)
