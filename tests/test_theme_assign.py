@@ -32,7 +32,7 @@ from thememap.cluster.scores import parents_of, score_levels
 from thememap.cluster.step import cluster_store
 from thememap.errors import StoreError
 from thememap.params import packaged
-from thememap.store import open_store, transaction
+from thememap.store import assignments, open_store, transaction
 from thememap.store.assignments import read_assignments
 from thememap.store.clusters import read_layout
 from thememap.store.vectors import put_vectors
@@ -198,30 +198,34 @@ def test_assign_places_every_new_item_once_and_updates_sizes(conn) -> None:
     assert again.placed_now == 0 and again.summary.placed == 400
 
 
-def test_a_kill_after_one_batch_loses_nothing_and_a_rerun_finishes(conn, monkeypatch) -> None:
+def test_a_kill_mid_batch_loses_nothing_and_a_rerun_finishes(conn, monkeypatch) -> None:
+    """Killed inside the second batch, after its memberships were written: that batch
+    rolls back whole, the first stays, and a re-run places the rest exactly once."""
     levels = int(conn.execute("SELECT MAX(level) FROM clusters").fetchone()[0])
-    real = assign_step.write_assignment_batch
+    real = assignments.add_run_members
     calls = []
 
-    def killed_after_first(*args: object, **kwargs: object) -> bool:
-        if calls:
-            raise KeyboardInterrupt("killed")
+    def killed_in_second_batch(*args: object, **kwargs: object) -> None:
+        real(*args, **kwargs)  # type: ignore[arg-type]
         calls.append(1)
-        return real(*args, **kwargs)  # type: ignore[arg-type]
+        if len(calls) == 2:
+            raise KeyboardInterrupt("killed")
 
-    monkeypatch.setattr(assign_step, "write_assignment_batch", killed_after_first)
+    monkeypatch.setattr(assignments, "add_run_members", killed_in_second_batch)
     with pytest.raises(KeyboardInterrupt):
         assign_step.assign_store(
             conn, ClusterParams(), ContinuityParams(assign_batch_size=150), progress=False
         )
     assert len(read_assignments(conn, "fit")) == 150  # the first batch whole, nothing else
     assert len(members_per_item(conn)) == FITTED + 150
-    monkeypatch.setattr(assign_step, "write_assignment_batch", real)
+    assert len(read_layout(conn, "fit")) == FITTED + 150
+    monkeypatch.setattr(assignments, "add_run_members", real)
     result = assign_step.assign_store(
         conn, ClusterParams(), ContinuityParams(assign_batch_size=150), progress=False
     )
     assert result.placed_now == 250 and result.summary.placed == 400
     check_placed_once(conn, levels)
+    assert sorted(set(read_assignments(conn, "fit")["batch"])) == [0, 1, 2]
 
 
 def test_a_store_without_a_clustering_is_one_clear_error(tmp_path: Path) -> None:
