@@ -45,11 +45,6 @@ class ContinuityParams(StrictModel):
         description="03_describe reuses a matched theme's LLM card (no new call) when its"
         " members, new items included, overlap the previous cluster's at least this much",
     )
-    assign_new_items: bool = Field(
-        False,
-        description="true: when the store holds a clustering, 02_cluster places items added"
-        " since in it (thememap assign) instead of refitting; false: every run refits",
-    )
     refit_outlier_share: float = Field(
         0.2,
         ge=0,
