@@ -31,6 +31,7 @@ from thememap.cluster.params import ClusterParams
 from thememap.cluster.scores import parents_of, score_levels
 from thememap.cluster.step import cluster_store
 from thememap.errors import StoreError
+from thememap.export.source import load_export_data
 from thememap.params import packaged
 from thememap.store import assignments, open_store, transaction
 from thememap.store.assignments import read_assignments
@@ -194,6 +195,10 @@ def test_assign_places_every_new_item_once_and_updates_sizes(conn) -> None:
         "SELECT COUNT(*) FROM items WHERE umap_x IS NULL OR embedding_cluster_l1 IS NULL"
     ).fetchone()
     assert int(row[0]) == 0
+    # the export reads them like fitted items: a map position and a cluster at every level
+    exported = load_export_data(conn).items.set_index("id").loc[FITTED + 1 :]
+    assert len(exported) == 400
+    assert exported[["x", "y", "cluster_id_l1", f"cluster_id_l{levels}"]].notna().all().all()
     again = assign_step.assign_store(conn, ClusterParams(), ContinuityParams(), progress=False)
     assert again.placed_now == 0 and again.summary.placed == 400
 
