@@ -24,10 +24,11 @@ from cluster_fixture import debian_vectors
 from test_cluster_store import make_store
 
 import thememap
-from thememap.cluster import assign_step
+from thememap.cluster import assign_step, plots
 from thememap.cluster.assign import FittedHierarchy, place_items, summarise
 from thememap.cluster.continuity_params import ContinuityParams
 from thememap.cluster.params import ClusterParams
+from thememap.cluster.refit_or_assign import cluster_or_assign
 from thememap.cluster.scores import parents_of, score_levels
 from thememap.cluster.step import cluster_store
 from thememap.errors import StoreError
@@ -231,6 +232,24 @@ def test_a_kill_mid_batch_loses_nothing_and_a_rerun_finishes(conn, monkeypatch) 
     assert result.placed_now == 250 and result.summary.placed == 400
     check_placed_once(conn, levels)
     assert sorted(set(read_assignments(conn, "fit")["batch"])) == [0, 1, 2]
+
+
+def test_02_cluster_assigns_instead_of_refitting_when_asked(conn) -> None:
+    """``continuity.assign_new_items``: notebook 02's call places the new items in the last
+    clustering, and hands the notebook that clustering, new items included."""
+    levels = int(conn.execute("SELECT MAX(level) FROM clusters").fetchone()[0])
+    switch = ContinuityParams(assign_new_items=True)
+    result = cluster_or_assign(conn, ClusterParams(), switch, run_id="second")
+    assert result.run_id == "fit"
+    assert conn.execute("SELECT 1 FROM clusters WHERE run_id = 'second'").fetchone() is None
+    check_placed_once(conn, levels)
+    assert result.hierarchy.labels.shape == (levels, FITTED + 400)
+    assert (result.hierarchy.labels >= 0).all() and result.coords is not None
+    sizes = result.clusters.groupby("level")["comment_count"].sum()
+    assert sizes.tolist() == [FITTED + 400] * levels
+    for figure in (plots.plot_map(result, level=1), plots.plot_outliers(result)):
+        assert figure.axes
+    assert len(plots.cluster_overview(result, level=1)) == len(result.hierarchy.parents[0])
 
 
 def test_a_store_without_a_clustering_is_one_clear_error(tmp_path: Path) -> None:

@@ -45,6 +45,11 @@ class ContinuityParams(StrictModel):
         description="03_describe reuses a matched theme's LLM card (no new call) when its"
         " members, new items included, overlap the previous cluster's at least this much",
     )
+    assign_new_items: bool = Field(
+        False,
+        description="true: when the store holds a clustering, 02_cluster places the items"
+        " added since in it (as thememap assign does) instead of refitting",
+    )
     refit_outlier_share: float = Field(
         0.2,
         ge=0,
