@@ -12,9 +12,11 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +36,7 @@ from thememap.cluster.step import cluster_store
 from thememap.errors import StoreError
 from thememap.export.source import load_export_data
 from thememap.params import packaged
+from thememap.runner.run import run_chain
 from thememap.store import assignments, open_store, transaction
 from thememap.store.assignments import read_assignments
 from thememap.store.clusters import read_layout
@@ -250,6 +253,35 @@ def test_02_cluster_assigns_instead_of_refitting_when_asked(conn) -> None:
     for figure in (plots.plot_map(result, level=1), plots.plot_outliers(result)):
         assert figure.axes
     assert len(plots.cluster_overview(result, level=1)) == len(result.hierarchy.parents[0])
+
+
+@pytest.mark.slow
+def test_the_02_notebook_assigns_when_asked(base_store: Path, tmp_path: Path, write_params) -> None:
+    """The real notebook in the real chain: run 02 with the switch on places the 400 new
+    items in run "fit", writes no clusters of its own, and records its figures."""
+    with sqlite3.connect(base_store) as source, sqlite3.connect(tmp_path / "items.db") as target:
+        source.backup(target)
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    shutil.copy(packaged("notebooks") / "02_cluster.ipynb", nbs)
+    params = write_params(
+        {
+            "store": "items.db",
+            "cluster": {"layout": "pca"},
+            "continuity": {"assign_new_items": True},
+            "notebooks": ["02_cluster"],
+        }
+    )
+    result = run_chain(params, run_id="nb-assign", notebooks_dir=nbs)
+    assert result.ok, [nb.error for nb in result.notebooks]
+    with closing(open_store(tmp_path / "items.db")) as conn:
+        levels = int(conn.execute("SELECT MAX(level) FROM clusters").fetchone()[0])
+        check_placed_once(conn, levels)
+        assert conn.execute("SELECT 1 FROM clusters WHERE run_id = 'nb-assign'").fetchone() is None
+        detail = conn.execute(
+            "SELECT detail FROM run_steps WHERE run_id = 'nb-assign' AND step = '02_cluster'"
+        ).fetchone()[0]
+    assert json.loads(detail)["items"] == FITTED + 400
 
 
 def test_a_store_without_a_clustering_is_one_clear_error(tmp_path: Path) -> None:
