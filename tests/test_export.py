@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -143,7 +144,13 @@ def test_export_run_writes_everything_with_a_manifest(conn, write_params, tmp_pa
     assert len(cards) == 50 + 5 and set(cards["source"]) == {"offline", "test-llm"}
     assert manifest["files"]["items.json"]["bytes"] == (tmp_path / "exp/items.json").stat().st_size
     assert (report / "map.html").read_text() == result.map_page
-    assert result.map is not None and "<iframe" in result.map._repr_html_()
+    # the notebook frames the report folder's page instead of carrying plotly.js again
+    assert result.map is not None
+    cell = result.map._repr_html_()
+    assert 'src="map.html"' in cell and "srcdoc" not in cell and len(cell) < 1_000
+    # no file beside the notebook: the page is inlined
+    alone = dataclasses.replace(result, map_src=None).map
+    assert alone is not None and "srcdoc=" in alone._repr_html_()
 
 
 def test_the_map_page_is_self_contained_and_escapes_item_text(conn) -> None:

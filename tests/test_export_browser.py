@@ -141,18 +141,20 @@ def test_labels_follow_zoom_and_never_overlap(map_file: Path) -> None:
         assert session.remote_requests() == []
 
 
-def test_report_notebook_html_shows_the_map_offline(tmp_path: Path) -> None:
+@pytest.mark.parametrize("linked", [False, True], ids=["inlined", "framed-from-file"])
+def test_report_notebook_html_shows_the_map_offline(tmp_path: Path, linked: bool) -> None:
+    """The map in the rendered 04_export report: inlined (a library session) or framed from
+    the report folder's map.html (a run), opened from disk."""
     import nbformat
 
+    from thememap.export import map_html
     from thememap.runner.run import render_html
 
     conn = make_export_store(tmp_path / "store.db", n=500)
-    view = MapView(
-        __import__("thememap.export", fromlist=["map_html"]).map_html(
-            map_payload(load_export_data(conn))
-        ),
-        height=600,
-    )
+    page_html = map_html(map_payload(load_export_data(conn)))
+    if linked:
+        (tmp_path / "map.html").write_text(page_html, encoding="utf-8")
+    view = MapView(page_html, height=600, src="map.html" if linked else None)
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("result.map")
     cell.outputs = [
@@ -164,6 +166,8 @@ def test_report_notebook_html_shows_the_map_offline(tmp_path: Path) -> None:
     ipynb = tmp_path / "04_export.ipynb"
     nbformat.write(nb, ipynb)
     html = render_html(ipynb, tmp_path / "04_export.html", show_code=False)
+    if linked:  # the report carries a link, not a second copy of plotly.js and the data
+        assert html.stat().st_size < len(page_html) / 4
 
     with offline_browser() as session:
         page = session.page

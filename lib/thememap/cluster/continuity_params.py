@@ -11,7 +11,8 @@ from thememap.params_base import StrictModel
 
 class ContinuityParams(StrictModel):
     """How 02_cluster matches a run's themes to the previous run's (rules in
-    :mod:`thememap.cluster.identity`) and when 03_describe reuses a matched theme's card."""
+    :mod:`thememap.cluster.identity`), when 03_describe reuses a matched theme's card, and
+    how ``thememap assign`` adds items to a clustering without refitting it."""
 
     match_min_jaccard: float = Field(
         0.3,
@@ -45,6 +46,24 @@ class ContinuityParams(StrictModel):
         le=1,
         description="03_describe reuses a matched theme's LLM card (no new call) when its"
         " members, new items included, overlap the previous cluster's at least this much",
+    )
+    assign_new_items: bool = Field(
+        False,
+        description="true: when the store holds a clustering, 02_cluster places the items"
+        " added since in it (as thememap assign does) instead of refitting",
+    )
+    refit_outlier_share: float = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="thememap assign suggests a refit when more than this share of the new"
+        " items are fine-level outliers (outlier score above cluster.noise_threshold)",
+    )
+    assign_batch_size: int = Field(
+        2000,
+        ge=1,
+        description="thememap assign commits this many items per transaction: a killed"
+        " assign loses at most one batch and a re-run places only the rest",
     )
     edits_file: Path | None = Field(
         None,

@@ -5,7 +5,7 @@ the thin layer between those rules and the store (:mod:`thememap.store.theme_edi
 Notebook 02 calls :func:`apply_run_edits` right after
 :func:`~thememap.cluster.continuity.assign_themes`::
 
-    edited = apply_run_edits(conn, step.run_id, params.continuity)
+    edited = apply_run_edits(conn, result.run_id, params.continuity)
 
 From Python::
 

@@ -61,7 +61,7 @@ def score_levels(x: np.ndarray, labels: np.ndarray) -> LevelScores:
         own = np.where(placed, lab, 0)
         if not placed.all():
             own[~placed], _, _ = nearest_centroid(x[~placed], cent)
-        cos = _cosine_to_own(x, cent, own)
+        cos = cosine_to_own(x, cent, own)
         strength[lvl] = cos
         outlier[lvl] = _robust_z(1.0 - cos, own, k, fitted=placed)
     return LevelScores(centroids, strength, outlier)
@@ -71,8 +71,8 @@ def _count(labels: np.ndarray) -> int:
     return int(labels.max()) + 1 if len(labels) and labels.max() >= 0 else 0
 
 
-def _cosine_to_own(x: np.ndarray, centroids: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Cosine of each row to its cluster's centroid, in chunks (no n x d temporary)."""
+def cosine_to_own(x: np.ndarray, centroids: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Cosine of each row to its cluster's centroid (the strength), in chunks (no n x d temporary)."""
     out = np.empty(len(x), dtype=np.float32)
     for start in range(0, len(x), 65_536):
         rows = slice(start, start + 65_536)
@@ -82,15 +82,27 @@ def _cosine_to_own(x: np.ndarray, centroids: np.ndarray, labels: np.ndarray) -> 
 
 def _robust_z(dist: np.ndarray, labels: np.ndarray, k: int, *, fitted: np.ndarray) -> np.ndarray:
     """Robust z of each row's distance, median and MAD taken over the ``fitted`` rows."""
+    med, mad = distance_spread(dist[fitted], labels[fitted], k)
+    return robust_z(dist, labels, med, mad)
+
+
+def distance_spread(dist: np.ndarray, labels: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per cluster ``0..k-1``: median and MAD of its rows' distances to its centroid
+    (0 and 1 for a cluster without rows). What an outlier score is measured against."""
     med = np.zeros(k)
     mad = np.ones(k)
-    order = np.lexsort((dist[fitted], labels[fitted]))
-    d_fit, lab_fit = dist[fitted][order], labels[fitted][order]
+    order = np.lexsort((dist, labels))
+    d_fit, lab_fit = dist[order], labels[order]
     bounds = np.searchsorted(lab_fit, np.arange(k + 1))
     for c in range(k):
         d = d_fit[bounds[c] : bounds[c + 1]]
         if len(d):
             med[c] = np.median(d)
             mad[c] = np.median(np.abs(d - med[c]))
+    return med, mad
+
+
+def robust_z(dist: np.ndarray, labels: np.ndarray, med: np.ndarray, mad: np.ndarray) -> np.ndarray:
+    """The outlier score: ``max(0, (d - median) / (1.4826 * MAD))`` of each row's cluster."""
     z = (dist - med[labels]) / (1.4826 * mad[labels] + 1e-6)
     return np.maximum(z, 0.0).astype(np.float32)

@@ -24,7 +24,7 @@ from typing import Any
 
 from thememap.export.colours import PALETTE, UNPLACED_COLOR, cluster_colours
 from thememap.export.payload import map_payload, map_payload_for
-from thememap.export.safe import esc, json_for_script, srcdoc_iframe
+from thememap.export.safe import esc, json_for_script, linked_iframe, srcdoc_iframe
 from thememap.files import write_text_atomic
 
 __all__ = [
@@ -95,11 +95,20 @@ def write_map(payload: dict[str, Any], path: Path, *, title: str = "thememap") -
 
 
 class MapView:
-    """The map for a notebook cell: shows itself in an ``<iframe srcdoc>`` (Jupyter's HTML output)."""
+    """The map for a notebook cell (Jupyter's HTML output).
 
-    def __init__(self, page: str, *, height: int = 640) -> None:
+    With ``src`` (the page's URL relative to the notebook, when the page is written beside
+    it) the cell links the page and frames it: the notebook and its HTML report stay small
+    instead of carrying plotly.js and the data again. Without it the page is inlined in an
+    ``<iframe srcdoc>``, the only way when no file is written (a library session).
+    """
+
+    def __init__(self, page: str, *, height: int = 640, src: str | None = None) -> None:
         self.page = page
         self.height = height
+        self.src = src
 
     def _repr_html_(self) -> str:
-        return srcdoc_iframe(self.page, height=self.height, title="thememap map")
+        if self.src is None:
+            return srcdoc_iframe(self.page, height=self.height, title="thememap map")
+        return linked_iframe(self.src, height=self.height, title="thememap map")

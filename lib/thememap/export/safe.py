@@ -58,6 +58,22 @@ def srcdoc_iframe(document: str, *, height: int, title: str = "thememap") -> str
     )
 
 
+def linked_iframe(src: str, *, height: int, title: str = "thememap") -> str:
+    """A link to the page at the relative URL ``src`` and an ``<iframe>`` framing it.
+
+    Works where the page sits beside the notebook: JupyterLab resolves the relative URL
+    to the file, and the nbconvert report opens it from disk.
+    """
+    return (
+        f'<p><a href="{esc(src)}" target="_blank" rel="noopener">Open the map in its own'
+        " tab</a> (the same page, full size)</p>"
+        f'<iframe title="{esc(title)}" src="{esc(src)}" '
+        f'style="width:100%;height:{int(height)}px;border:1px solid #ddd;border-radius:4px" '
+        'sandbox="allow-scripts allow-popups allow-downloads" allow="clipboard-write">'
+        "</iframe>"
+    )
+
+
 # A cell a spreadsheet would run as a formula: it starts with = + - @ (or a tab / carriage
 # return that hides one). Plain numbers ("-3", "+1.5e3") are left alone.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -36,11 +36,15 @@ class ExportResult:
     files: dict[str, Path] = field(default_factory=dict)
     map_page: str | None = None
     map_height: int = 680
+    map_src: str | None = None  # the page's URL beside the run's notebooks, once written there
 
     @property
     def map(self) -> MapView | None:
-        """The map for display in a notebook cell (None when the map is off)."""
-        return MapView(self.map_page, height=self.map_height) if self.map_page else None
+        """The map for display in a notebook cell (None when the map is off): framed from the
+        report folder's ``map.html`` when written there, else inlined."""
+        if not self.map_page:
+            return None
+        return MapView(self.map_page, height=self.map_height, src=self.map_src)
 
     def summary(self) -> list[dict[str, Any]]:
         """One row per written file or folder (embedding_atlas/, datamapplot/): name, path, KB."""
@@ -70,7 +74,7 @@ def export_run(
     The files are written in a staging folder that then replaces
     ``params.export.out_dir`` as a whole; with
     ``report_dir`` the map page is also written there as ``map.html`` so that the
-    run's report folder stands alone.
+    run's report folder stands alone, and the notebook cell frames that file.
     """
     options = params.export
     out_dir = params.resolve(options.out_dir)
@@ -86,6 +90,8 @@ def export_run(
     result.files = {name: out_dir / name for name in result.files}
     if report_dir is not None and result.map_page is not None:
         write_text_atomic(Path(report_dir) / "map.html", result.map_page)
+        # the run's notebooks are rendered in the same folder: they frame it, not copy it
+        result.map_src = "map.html"
     log.info("exported %d items, %d clusters to %s", len(data.items), len(data.clusters), out_dir)
     return result
 

@@ -1,4 +1,5 @@
-"""Command line: ``thememap init DIR``, ``thememap run PARAMS`` and ``thememap check PARAMS``.
+"""Command line: ``thememap init DIR``, ``thememap run PARAMS``, ``thememap check PARAMS``
+and ``thememap assign PARAMS``.
 
 A user mistake (a ThememapError) prints one clear message and exits 2; only
 bugs show a traceback.
@@ -39,6 +40,12 @@ def _build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="check a params file, its input and backends")
     check.add_argument("params")
     check.add_argument("--ping", action="store_true", help="also call each backend's base_url")
+    assign = sub.add_parser(
+        "assign", help="place new items in the latest clustering without refitting it"
+    )
+    assign.add_argument("params")
+    assign.add_argument("--input", help="file of items to add (default: the params' input.path)")
+    assign.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
     init = sub.add_parser("init", help="write a ready project (notebooks, params, demo data)")
     init.add_argument("dir", help="the project folder (created if missing)")
     init.add_argument("--force", action="store_true", help="overwrite files that exist")
@@ -76,6 +83,15 @@ def _check(args: argparse.Namespace) -> int:
     return 0 if report.ok else 2
 
 
+def _assign(args: argparse.Namespace) -> None:
+    from thememap.runner.assign import assign_command
+
+    result = assign_command(args.params, input_file=args.input, progress=not args.quiet)
+    print(f"cluster run: {result.run_id}; placed now: {result.placed_now}")
+    for line in result.summary.lines():
+        print(line)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``thememap`` command."""
     args = _build_parser().parse_args(argv)
@@ -90,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
             _run(args)
         elif args.command == "check":
             return _check(args)
+        elif args.command == "assign":
+            _assign(args)
         elif args.command == "init":
             from thememap.runner.scaffold import init_project
 

@@ -118,12 +118,21 @@ def _fill_reference_columns(
         "UPDATE items SET embedding_cluster_l1 = NULL, embedding_cluster_l2 = NULL,"
         " embedding_cluster_l3 = NULL, umap_x = NULL, umap_y = NULL"
     )
+    _write_reference_columns(conn, item_ids, [lv.labels for lv in levels], coords)
+
+
+def _write_reference_columns(
+    conn: sqlite3.Connection,
+    item_ids: list[int],
+    labels: Sequence[np.ndarray],
+    coords: np.ndarray | None,
+) -> None:
+    """Set the reference's columns of ``item_ids`` from per-level ``labels`` and ``coords``."""
     columns = []
     for depth in range(REFERENCE_LEVELS):
-        lv = levels[min(depth, len(levels) - 1)] if depth < len(levels) else None
         columns.append(
-            [None] * len(item_ids) if lv is None
-            else [None if lab < 0 else int(lab) for lab in lv.labels.tolist()]
+            [None] * len(item_ids) if depth >= len(labels)
+            else [None if lab < 0 else int(lab) for lab in labels[depth].tolist()]
         )  # fmt: skip
     xy = (
         np.asarray(coords, float).T.tolist() if coords is not None
@@ -134,6 +143,70 @@ def _fill_reference_columns(
         " embedding_cluster_l3 = ?, umap_x = ?, umap_y = ? WHERE id = ?",
         zip(*columns, *xy, item_ids, strict=True),
     )
+
+
+@dataclass
+class AddedMembers:
+    """Items added to a run's clustering after its fit (``thememap assign``), levels coarse
+    first; ``labels`` index each level's ``cluster_ids`` (its clusters.id in id order)."""
+
+    item_ids: np.ndarray  # (m,)
+    cluster_ids: Sequence[np.ndarray]  # per level: label -> clusters.id
+    labels: np.ndarray  # (levels, m), -1 = unplaced
+    strength: np.ndarray  # (levels, m)
+    outlier_score: np.ndarray  # (levels, m)
+    placed_from_noise: np.ndarray  # (levels, m) bool
+    coords: np.ndarray | None  # (m, 2)
+
+
+def add_run_members(conn: sqlite3.Connection, run_id: str, added: AddedMembers) -> None:
+    """Add items to ``run_id``'s clustering; call inside the caller's transaction.
+
+    Writes their memberships and map positions, counts them into their clusters'
+    ``comment_count``, and fills their reference columns when ``run_id`` is the
+    clustering written last (the one those columns show).
+    """
+    items = [int(i) for i in added.item_ids]
+    for depth, (ids, labels) in enumerate(zip(added.cluster_ids, added.labels, strict=True)):
+        rows = [
+            (run_id, item, depth + 1, None if lab < 0 else int(ids[lab]), float(s), float(o), int(p))
+            for item, lab, s, o, p in zip(
+                items, labels.tolist(), added.strength[depth].tolist(),
+                added.outlier_score[depth].tolist(), added.placed_from_noise[depth].tolist(),
+                strict=True,
+            )
+        ]  # fmt: skip
+        conn.executemany(
+            "INSERT INTO memberships(run_id, item_id, level, cluster_id, strength,"
+            " outlier_score, placed_from_noise) VALUES (?,?,?,?,?,?,?)",
+            rows,
+        )
+        placed = labels[labels >= 0]
+        counts = np.bincount(placed, minlength=len(ids))
+        conn.executemany(
+            "UPDATE clusters SET comment_count = comment_count + ? WHERE id = ?",
+            [(int(counts[c]), int(ids[c])) for c in np.flatnonzero(counts)],
+        )
+    if added.coords is not None:
+        conn.executemany(
+            "INSERT INTO layouts(run_id, item_id, x, y) VALUES (?,?,?,?)",
+            [
+                (run_id, item, float(x), float(y))
+                for item, (x, y) in zip(items, added.coords.tolist(), strict=True)
+            ],
+        )
+    if latest_cluster_run(conn) == run_id:
+        _write_reference_columns(conn, items, list(added.labels), added.coords)
+
+
+def uncovered_items(conn: sqlite3.Connection, run_id: str) -> np.ndarray:
+    """Ids of the items ``run_id``'s clustering has no membership for (added since), sorted."""
+    rows = conn.execute(
+        "SELECT i.id FROM items AS i WHERE NOT EXISTS (SELECT 1 FROM memberships AS m"
+        " WHERE m.run_id = ? AND m.item_id = i.id) ORDER BY i.id",
+        (run_id,),
+    ).fetchall()
+    return np.asarray([int(r[0]) for r in rows], dtype=np.int64)
 
 
 def delete_run_clusters(

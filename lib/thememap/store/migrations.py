@@ -251,6 +251,27 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     (
+        "009_theme_assignments",
+        f"""
+        -- items placed in a cluster run after its fit (thememap assign, store/assignments.py):
+        -- their memberships and layout rows are the run's like the fitted items'; this says
+        -- which items were added so, when, and how well they fit (the finest level's cluster)
+        CREATE TABLE theme_assignments (
+            run_id         TEXT NOT NULL,
+            item_id        INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+            cluster_id     INTEGER NOT NULL REFERENCES clusters(id) ON DELETE CASCADE,
+            strength       REAL NOT NULL,
+            outlier_score  REAL NOT NULL,
+            is_outlier     INTEGER NOT NULL,
+            batch          INTEGER NOT NULL,
+            assigned_at    TEXT NOT NULL DEFAULT ({_NOW}),
+            PRIMARY KEY (run_id, item_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX theme_assignments_item ON theme_assignments(item_id);
+        CREATE INDEX theme_assignments_cluster ON theme_assignments(cluster_id);
+        """,
+    ),
+    (
         "010_theme_edits",
         f"""
         -- a person's edits of themes, keyed by stable theme id (store/theme_edits.py);

@@ -1,0 +1,54 @@
+"""``thememap assign PARAMS [--input FILE]``: add items to the latest clustering, no refit.
+
+Loads the new items (``--input``, else the params' ``input.path``) through the
+ingest path, only adding (never mirroring: the file may hold just the new items),
+embeds the items with no vector yet, and places them with
+:func:`thememap.cluster.assign_step.assign_store`. Each step keeps its own record
+in the store, so a killed assign re-run finishes the job.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from thememap.cluster.assign_step import AssignResult, assign_store
+from thememap.embed.base import make_embedder
+from thememap.embed.step import embed_store
+from thememap.ingest.load import check_input_file, load_items
+from thememap.params import load_params
+from thememap.store import open_store
+from thememap.store.clusters import exported_cluster_run
+from thememap.store.lock import acquire_store_lock
+
+log = logging.getLogger(__name__)
+
+
+def assign_command(
+    params_file: Path | str, *, input_file: Path | str | None = None, progress: bool = True
+) -> AssignResult:
+    """Load, embed and place new items (see the module doc); return what was placed.
+
+    A missing store, a store with no clustering or a missing input file raises one
+    :class:`~thememap.errors.ThememapError` before anything is written.
+    """
+    params = load_params(params_file)
+    source = Path(input_file) if input_file is not None else None
+    if source is None and params.input.path is not None:
+        source = params.resolve(params.input.path)
+    if source is not None:
+        check_input_file(source)
+    with acquire_store_lock(params.store_path, run_id="assign"):
+        conn = open_store(params.store_path, create=False)
+        try:
+            exported_cluster_run(conn)  # no clustering yet: say so before loading anything
+            if source is not None:
+                adding = params.input.model_copy(update={"mirror": False})
+                load_items(conn, adding, path=source, progress=progress)
+            embedder = make_embedder(params.embed)
+            embed_store(
+                conn, embedder, params.input, batch_size=params.embed.batch_size, progress=progress
+            )
+            return assign_store(conn, params.cluster, params.continuity, progress=progress)
+        finally:
+            conn.close()
