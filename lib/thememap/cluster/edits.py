@@ -256,8 +256,12 @@ def edit_themes(
 
 
 def _root(keeper: Mapping[str, str], theme: str) -> str:
+    seen = {theme}
     while theme in keeper:
         theme = keeper[theme]
+        if theme in seen:  # validation refuses circular merges; never loop if one slips by
+            raise AssertionError(f"circular merge through theme {theme}")
+        seen.add(theme)
     return theme
 
 
