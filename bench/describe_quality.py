@@ -27,7 +27,10 @@ Figures per level: **name-only retrieval top-1** (a name alone, embedded, finds 
 cluster's centroid among all clusters of its level), **fragments** (names that start or end
 in a function word or a dangling modifier, or hold a verb: the rule set of
 :mod:`thememap.describe.nounphrase`), **= parent** (names equal to their parent's, case and
-plural folded), **sibling cos** (mean cosine between sibling names), **s/100** (seconds per 100
+plural folded), **sibling cos** (mean cosine between sibling names), **name as query**
+(the items holding all of a name's words: mean precision, the share of them in the cluster,
+and mean F1 with the cluster's share holding them; a vague name held all over the corpus
+scores low whatever the embedding says), **s/100** (seconds per 100
 clusters for that labeller, phrase counting and embedding included). Category (Debian only):
 the 14 sections as categories (descriptions in this file); share of items whose cluster's
 category is their section, beside the ceiling (each cluster's majority section), and for the
@@ -39,6 +42,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import re
 import time
 from collections import Counter
 from pathlib import Path
@@ -51,6 +55,7 @@ from thememap.cluster.hierarchy import build_hierarchy
 from thememap.ctfidf import ctfidf
 from thememap.describe import keyphrases as kp
 from thememap.describe.hierarchy import ClusterTree
+from thememap.describe.keyphrases import _stem
 from thememap.describe.naming import stem_key
 from thememap.describe.nounphrase import fragment_reason
 from thememap.describe.offline import OfflineDescriber
@@ -181,9 +186,14 @@ def bertopic_names(h: ClusterTree, *, words: int = 3) -> dict[int, str]:
 
 # -- figures -------------------------------------------------------------------------------
 def name_figures(
-    h: ClusterTree, names: dict[int, str], embedder: Any, seconds: float
+    h: ClusterTree,
+    names: dict[int, str],
+    embedder: Any,
+    seconds: float,
+    stems: list[frozenset[str]],
 ) -> list[dict[str, Any]]:
-    """Per level: name-only retrieval top-1, fragments, equal to parent, sibling cosine."""
+    """Per level: name-only retrieval top-1, fragments, equal to parent, sibling cosine,
+    the name as a keyword query (precision, F1)."""
     unique = sorted(set(names.values()))
     vec = dict(zip(unique, np.asarray(embedder.embed(unique)), strict=True))
     out = []
@@ -208,10 +218,13 @@ def name_figures(
             for i, a in enumerate(group)
             for b in group[i + 1 :]
         ]
+        query_precision, query_f1 = name_as_query(h, names, stems, level)
         out.append(
             {
                 "level": level,
                 "clusters": len(nodes),
+                "query_precision": query_precision,
+                "query_f1": query_f1,
                 "retrieval_name_only": hits / len(nodes),
                 "fragments": len(fragments),
                 "fragment_examples": fragments[:4],
@@ -221,6 +234,35 @@ def name_figures(
             }
         )
     return out
+
+
+_WORD = re.compile(r"[^\W_]+(?:[+#'-][^\W_]+)*[+#]*", re.UNICODE)
+
+
+def item_stems(texts: list[str]) -> list[frozenset[str]]:
+    """Each item's words, lower-cased with plurals folded (as names are keyed)."""
+    return [frozenset(_stem(w) for w in _WORD.findall(t.lower())) for t in texts]
+
+
+def name_as_query(
+    h: ClusterTree, names: dict[int, str], stems: list[frozenset[str]], level: int
+) -> tuple[float, float]:
+    """The name as a keyword query (items holding all its words) against its own cluster:
+    mean precision (share of the holders that are members) and mean F1 with coverage.
+
+    A vague name ("Tools", "Python") is held by items all over the corpus: low precision;
+    a name only a few members say: low F1. Text-only, so every labeller is measured alike."""
+    precision, f1 = [], []
+    for node in h.level(level):
+        key = stem_key(names[node.id].replace(",", " "))
+        holders = {i for i, words in enumerate(stems) if key and key <= words}
+        members = set(np.asarray(node.members).tolist())
+        hit = len(holders & members)
+        p = hit / len(holders) if holders else 0.0
+        r = hit / max(len(members), 1)
+        precision.append(p)
+        f1.append(2 * p * r / (p + r) if p + r else 0.0)
+    return float(np.mean(precision)), float(np.mean(f1))
 
 
 def card_retrieval(h: ClusterTree, cards: dict[int, Any], embedder: Any) -> list[float]:
@@ -275,7 +317,9 @@ def run_corpus(
     embedder: Any,
     *,
     repeat: int = 1,
+    overrides: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    overrides = overrides or {}
     t0 = time.perf_counter()
     built = build_hierarchy(x)
     build_s = time.perf_counter() - t0
@@ -291,13 +335,14 @@ def run_corpus(
         "labellers": {},
     }
     names: dict[str, dict[int, str]] = {}
+    stems = item_stems(texts)
     old_s = new_s = kb_s = bt_s = float("inf")
     for _ in range(repeat):  # interleaved; the fastest of each counts (a shared machine)
         t0 = time.perf_counter()
         names["old offline"] = old_offline_names(h)
         old_s = min(old_s, time.perf_counter() - t0)
         t0 = time.perf_counter()
-        describer = OfflineDescriber(DescribeParams(), embedder=embedder).fit(h)
+        describer = OfflineDescriber(DescribeParams(**overrides), embedder=embedder).fit(h)
         new_s = min(new_s, time.perf_counter() - t0)
         names["new offline"] = {cid: c.pattern_name for cid, c in describer.cards_.items()}
         t0 = time.perf_counter()
@@ -312,7 +357,7 @@ def run_corpus(
         ("KeyBERT-style", kb_s),
         ("BERTopic-style", bt_s),
     ):
-        result["labellers"][name] = name_figures(h, names[name], embedder, seconds)
+        result["labellers"][name] = name_figures(h, names[name], embedder, seconds, stems)
     result["new_card_retrieval"] = card_retrieval(h, describer.cards_, embedder)
     result["generic_words"] = sorted(describer.generic_)
     if sections is not None:
@@ -345,14 +390,17 @@ def run_corpus(
 
 def print_result(r: dict[str, Any]) -> None:
     print(f"\n## {r['corpus']}: {r['items']} items, clusters per level {r['clusters']}")
-    print("| level | labeller | name-only top-1 | fragments | = parent | sibling cos | s/100 |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    print(
+        "| level | labeller | name-only top-1 | name as query: precision / F1 | fragments"
+        " | = parent | sibling cos | s/100 |"
+    )
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for lv in range(len(r["clusters"])):
         for name, figs in r["labellers"].items():
             f = figs[lv]
             print(
                 f"| L{lv + 1} ({f['clusters']}) | {name} | {f['retrieval_name_only']:.2f} | "
-                f"{f['fragments']} | {f['equal_parent']} | {f['sibling_cos']:.2f} | "
+                f"{f['query_precision']:.2f} / {f['query_f1']:.2f} | {f['fragments']} | {f['equal_parent']} | {f['sibling_cos']:.2f} | "
                 f"{f['s_per_100']:.2f} |"
             )
     print("new offline cards, name + summary retrieval per level:",
@@ -395,7 +443,14 @@ def main() -> None:
         "--quantize", action="store_true", help="int8 embedder (the notebook default), not fp32"
     )
     ap.add_argument("--json", type=Path, help="write the results here as JSON")
+    ap.add_argument(
+        "--set",
+        default="",
+        metavar="KEY=VALUE,...",
+        help="describe params for the new offline cards (e.g. name_precision_power=0.5)",
+    )
     args = ap.parse_args()
+    overrides = {k: float(v) for k, v in (kv.split("=", 1) for kv in args.set.split(",") if kv)}
     x = np.load(args.vectors.expanduser()).astype(np.float32)
     meta = json.loads(args.meta.expanduser().read_text())
     titles = [str(m.get("title") or "") for m in meta]
@@ -411,14 +466,21 @@ def main() -> None:
     for label, rows in corpora:
         result = run_corpus(
             label, x[rows], [texts[i] for i in rows], [titles[i] for i in rows], sections[rows],
-            embedder, repeat=args.repeat,
+            embedder, repeat=args.repeat, overrides=overrides,
         )  # fmt: skip
         print_result(result)
         out.append(result)
     if args.pypi:
         px, ptexts = pypi_sample(args.pypi.expanduser(), args.pypi_n, embedder)
         result = run_corpus(
-            f"pypi-{args.pypi_n}", px, ptexts, None, None, embedder, repeat=args.repeat
+            f"pypi-{args.pypi_n}",
+            px,
+            ptexts,
+            None,
+            None,
+            embedder,
+            repeat=args.repeat,
+            overrides=overrides,
         )
         print_result(result)
         out.append(result)
