@@ -24,10 +24,12 @@ import pytest
 import yaml
 from cluster_fixture import debian_vectors
 from test_cluster_store import make_store
+from theme_checks import check_change_table
 
 import thememap
 from thememap.cluster import assign_step, plots
 from thememap.cluster.assign import FittedHierarchy, place_items, summarise
+from thememap.cluster.continuity import assign_themes
 from thememap.cluster.continuity_params import ContinuityParams
 from thememap.cluster.params import ClusterParams
 from thememap.cluster.refit_or_assign import cluster_or_assign
@@ -39,7 +41,8 @@ from thememap.params import packaged
 from thememap.runner.run import run_chain
 from thememap.store import assignments, open_store, transaction
 from thememap.store.assignments import read_assignments
-from thememap.store.clusters import read_layout
+from thememap.store.clusters import read_layout, read_memberships
+from thememap.store.themes import run_theme_ids
 from thememap.store.vectors import put_vectors
 from thememap.store.view import bump_items_version, check_clustering_current
 
@@ -357,3 +360,25 @@ def test_the_cli_loads_embeds_and_assigns_new_items(tmp_path: Path, write_params
     check_placed_once(conn, levels, fitted=300)
     conn.close()
     assert yaml.safe_load(params_file.read_text())["input"]["path"] == "old.jsonl"
+
+
+def test_fit_then_assign_then_refit_keeps_the_themes_and_reports_the_changes(conn) -> None:
+    """Issue 13's acceptance on real vectors: fit on 800 items, add 400 with ``assign``
+    (every one placed), refit all 1,200 with another seed: most level-1 themes (by items)
+    keep their id, and the change table agrees with both runs' memberships."""
+    assign_themes(conn, "fit")
+    result = assign_step.assign_store(conn, ClusterParams(), ContinuityParams(), progress=False)
+    assert result.summary.placed == 400
+    check_placed_once(conn, int(conn.execute("SELECT MAX(level) FROM clusters").fetchone()[0]))
+    cluster_store(
+        conn, ClusterParams(restarts=3, layout="pca", check_runs=0, seed=7), run_id="refit"
+    )
+    assign_themes(conn, "refit")
+    before = set(run_theme_ids(conn, "fit").values())
+    members = read_memberships(conn, "refit").dropna(subset=["cluster_id"])
+    level_1 = members[members["level"] == 1]
+    theme = level_1["cluster_id"].astype(int).map(run_theme_ids(conn, "refit"))
+    kept_by_items = float(theme.isin(before).mean())
+    assert len(level_1) == 1_200 and kept_by_items >= 0.8, f"{kept_by_items:.0%} kept"
+    changes = check_change_table(conn, "fit", "refit")
+    assert changes.shared_items == 1_200
