@@ -93,6 +93,7 @@ def _shown_clusters(clusters: pd.DataFrame, edited: pd.DataFrame, plan: _Plan) -
     """The clusters table as shown: absorbed clusters gone, each split cluster replaced (in
     its place, so that other themes keep their colours) by its pieces."""
     rows = clusters.set_index("id", drop=False)
+    level_of = {int(c): int(lv) for c, lv in zip(clusters["id"], clusters["level"], strict=True)}
     parts = []
     for cid in clusters["id"]:
         cid = int(cid)
@@ -101,10 +102,10 @@ def _shown_clusters(clusters: pd.DataFrame, edited: pd.DataFrame, plan: _Plan) -
         if cid not in plan.pieces:
             parts.append(rows.loc[[cid]])
             continue
-        level = rows.at[cid, "level"]
+        level = level_of[cid]
         for new_id, piece, template, _ in plan.pieces[cid]:
             row = rows.loc[[template]].copy()
-            row["id"], row["level"], row["theme_id"] = new_id, level, piece
+            row = row.assign(id=new_id, level=level, theme_id=piece)
             parts.append(row)
     out = pd.concat(parts).reset_index(drop=True).astype({"id": clusters["id"].dtype})
     # sizes and parents as the edited themes say (a keeper's size is the merged sum)
@@ -152,11 +153,12 @@ def _merged_label_positions(items: pd.DataFrame, clusters: pd.DataFrame, keepers
     coords = items[["x", "y"]].to_numpy(dtype=float)
     finite = np.isfinite(coords).all(axis=1)
     at: Mapping[int, int] = {int(c): i for i, c in enumerate(clusters["id"])}
+    levels = clusters["level"].to_numpy(dtype=int)
     for cid in keepers:
         row = at.get(cid)
         if row is None:
             continue
-        column = items[f"cluster_id_l{int(clusters.at[row, 'level'])}"]
+        column = items[f"cluster_id_l{levels[row]}"]
         mine = coords[(column == cid).fillna(False).to_numpy() & finite]
         if not len(mine):
             continue
