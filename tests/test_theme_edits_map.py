@@ -111,6 +111,32 @@ def test_without_merges_or_splits_the_map_is_unchanged_byte_for_byte(conn) -> No
     assert json.dumps(map_payload(data)) == plain
 
 
+def test_merges_and_splits_at_two_levels_keep_the_map_whole(conn) -> None:
+    add_edit(conn, "merge", themes=["T2-0007", "T2-0008"])  # two sub-themes of T1-0003
+    add_edit(conn, "split", theme="T1-0003")  # its pieces: the merged pair, and T2-0009
+    add_edit(conn, "merge", themes=["T1-0001", "T1-0002"])
+    add_edit(conn, "merge", themes=["T2-0001", "T2-0004"])  # now under the one T1-0001
+    add_edit(conn, "split", theme="T2-0010")  # a level-2 theme into its level-3 ones
+    apply_edits(conn, RUN)
+    data = load_export_data(conn, run_id=RUN)
+    payload = map_payload(data)
+    shown = data.edited_themes
+    for level in data.levels:
+        cards = cards_at(payload, level)
+        assert len(cards) == int((shown["level"] == level).sum())
+        column = payload["items"]["c"][str(level)]
+        assert -1 not in column  # every item keeps a cluster at every level
+        for index, card in enumerate(payload["clusters"]):
+            if card["level"] == level:  # a card's size is the items that carry it
+                assert card["size"] == column.count(index), card["title"]
+        if level > 1:  # an item's cluster hangs under the cluster it carries a level up
+            above = payload["items"]["c"][str(level - 1)]
+            assert all(
+                payload["clusters"][c]["parent"] == a for c, a in zip(column, above, strict=True)
+            )
+    assert len(set(payload["items"]["c"]["1"])) == 5  # 5 themes, one merge, a split in three
+
+
 def _position(data: ExportData, theme: str) -> int:
     """The card index of ``theme``'s cluster in a payload of ``data`` without edits."""
     return data.clusters["theme_id"].tolist().index(theme)
