@@ -5,6 +5,7 @@ Public API::
 
     export_run(conn, params, run_id=..., report_dir=...) -> ExportResult
     load_export_data(conn, run_id=...) -> ExportData
+    shown_view(data) -> ExportData  (clusters as a person's merges and splits show them)
     attach_neighbours(conn, data, k=...) -> ExportData  (nearest items, for "more like this")
     write_reference_json / write_parquet / write_manifest
     write_items_csv / write_embedding_atlas / write_datamapplot
@@ -15,6 +16,7 @@ Public API::
     write_run_index(run_dir, conn=..., run_id=..., notebooks=..., params=...) -> Path
 """
 
+from thememap.export.edited_view import shown_view
 from thememap.export.interop import write_datamapplot, write_embedding_atlas, write_items_csv
 from thememap.export.map import MapView, map_html, map_payload, map_payload_for, write_map
 from thememap.export.neighbours import attach_neighbours
@@ -41,6 +43,7 @@ __all__ = [
     "reference_clusters",
     "reference_items",
     "report_dir_for",
+    "shown_view",
     "theme_trends",
     "theme_volume",
     "top_themes",

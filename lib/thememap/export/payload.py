@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from thememap.export.colours import PALETTE, UNPLACED_COLOR, cluster_colours
+from thememap.export.edited_view import shown_view
 from thememap.export.evidence import PhraseCoverage
 from thememap.export.map_fields import metadata_dict, metadata_fields
 from thememap.export.source import ExportData, card_value, theme_title
@@ -163,8 +164,10 @@ def map_payload(
     """The data the map page needs, as plain JSON-able values (columnar for size).
 
     ``text_chars`` is what hover, cards and lists show; with ``full_text`` each item's
-    whole text is shipped too (search reads all of it, the item panel shows it).
+    whole text is shipped too (search reads all of it, the item panel shows it). Clusters
+    are shown as the run's edits say (:func:`~thememap.export.edited_view.shown_view`).
     """
+    data = shown_view(data)
     rows = _map_rows(data, max_points, seed)
     texts = [str(t) for t in data.items["content"]]
     items = data.items.iloc[rows]

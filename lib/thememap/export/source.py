@@ -59,7 +59,11 @@ class ExportData:
     ``neighbours``: ``(len(items), k)`` rows of each item's nearest items by embedding
     cosine (-1 pads) and ``neighbour_distances`` their cosine distances, when
     :func:`thememap.export.neighbours.attach_neighbours` filled them. ``edited_names``:
-    cluster id -> the name a person's edit gave its theme (:mod:`thememap.cluster.edits`).
+    cluster id -> the name a person's edit gave its theme (:mod:`thememap.cluster.edits`);
+    ``edited_themes``: the run's themes as its edits show them
+    (:func:`thememap.store.theme_edits.read_edited_themes`, empty without edits).
+    ``edits_shown``: the clusters and item labels already follow merges and splits
+    (:func:`thememap.export.edited_view.shown_view` made this data).
     """
 
     run_id: str | None
@@ -71,6 +75,8 @@ class ExportData:
     neighbours: np.ndarray | None = None
     neighbour_distances: np.ndarray | None = None
     edited_names: dict[int, str] = field(default_factory=dict)
+    edited_themes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    edits_shown: bool = False
 
 
 def _json_list(value: Any) -> list[Any]:
@@ -201,6 +207,7 @@ def load_export_data(conn: sqlite3.Connection, *, run_id: str | None = None) -> 
     _item_cluster_ids(conn, items, clusters, levels, run)
     _item_theme_ids(items, clusters, levels)
     _label_positions(items, clusters, levels)
+    edited = read_edited_themes(conn, run)
     return ExportData(
         run_id=run,
         items=items,
@@ -208,13 +215,13 @@ def load_export_data(conn: sqlite3.Connection, *, run_id: str | None = None) -> 
         levels=levels,
         cards=cards,
         quality=read_quality(conn, run),
-        edited_names=_edited_names(conn, run),
+        edited_names=_edited_names(conn, run, edited),
+        edited_themes=edited,
     )
 
 
-def _edited_names(conn: sqlite3.Connection, run_id: str) -> dict[int, str]:
+def _edited_names(conn: sqlite3.Connection, run_id: str, shown: pd.DataFrame) -> dict[int, str]:
     """Cluster id -> the shown name of its theme, for the themes an applied edit touched."""
-    shown = read_edited_themes(conn, run_id)
     shown = shown[shown["edited"]]
     by_theme = {
         str(t): str(name) for sources, name in zip(shown["sources"], shown["name"], strict=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from thememap.export.edited_view import shown_view
 from thememap.export.source import ExportData, card_value, theme_title
 from thememap.notebook_display import with_empty_note
 
@@ -18,7 +19,9 @@ def _titles(data: ExportData) -> dict[int, str]:
 
 def top_themes(data: ExportData, *, level: int = 1, n: int = 15) -> pd.DataFrame:
     """The ``n`` largest clusters of ``level`` with their card fields and share of all items
-    (``theme``: the name a person's edit gave it, marked ``edited``, else the card's)."""
+    (``theme``: the name a person's edit gave it, marked ``edited``, else the card's), as the
+    run's edits show them (merged themes as one, a split theme as its pieces)."""
+    data = shown_view(data)
     at_level = data.clusters[data.clusters["level"] == level].sort_values(
         "comment_count", ascending=False
     )
@@ -54,8 +57,10 @@ def theme_volume(data: ExportData, *, level: int = 1, freq: str = "auto") -> pd.
     """Items per period (rows) and cluster of ``level`` (columns, by theme title), largest first.
 
     Items without a usable ``created_at`` are left out; an empty frame means no
-    item has one. ``freq`` is one of D, W, M, Q, Y or "auto".
+    item has one. ``freq`` is one of D, W, M, Q, Y or "auto". Clusters as the run's edits
+    show them (:func:`~thememap.export.edited_view.shown_view`).
     """
+    data = shown_view(data)
     items = data.items
     when = pd.to_datetime(items["created_at"], errors="coerce", utc=True, format="mixed")
     keep = when.notna() & items[f"cluster_id_l{level}"].notna()
