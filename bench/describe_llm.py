@@ -113,9 +113,11 @@ def figures(
 
 
 def what_it_is(node: Any, x: np.ndarray, meta: list[dict[str, Any]], sections: Any) -> str:
-    """A cluster's majority section, or (unlabelled) the 4 item names nearest its centre."""
+    """A cluster's largest sections with their counts, or (unlabelled) the 4 item names
+    nearest its centre."""
     if sections is not None:
-        return f"{Counter(sections[node.members]).most_common(1)[0][0]:10s}"
+        top = Counter(sections[node.members]).most_common(3)
+        return f"{', '.join(f'{s} {c}' for s, c in top):32s}"
     members = np.asarray(node.members)
     centre = x[members].mean(axis=0)
     near = members[np.argsort(-(x[members] @ centre))[:4]]
@@ -222,7 +224,7 @@ def main() -> None:
                 f"{f['top1_name_only']:.2f} | {f['top1_name_summary']:.2f} | "
                 f"{f['sibling_name_cos']:.2f} | {f['category_acc']:.2f} ({f['category_ceiling']:.2f}) |"
             )
-    what = "majority section" if sections is not None else "names nearest the centre"
+    what = "largest sections" if sections is not None else "names nearest the centre"
     print(f"\nlevel-1 names (size, {what}, offline, LLM):")
     for n in sorted(h.level(1), key=lambda n: -n.size):
         print(

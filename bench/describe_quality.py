@@ -447,7 +447,7 @@ def main() -> None:
         "--set",
         default="",
         metavar="KEY=VALUE,...",
-        help="describe params for the new offline cards (e.g. name_precision_power=0.5)",
+        help="describe params for the new offline cards (e.g. name_coverage_power=0.5)",
     )
     args = ap.parse_args()
     overrides = {k: float(v) for k, v in (kv.split("=", 1) for kv in args.set.split(",") if kv)}

@@ -64,7 +64,6 @@ class NamingSettings:
     contrast: float = 2.0
     coverage_power: float = 0.3
     parent_coverage_power: float = 0.5  # for clusters with children
-    precision_power: float = 0.0  # share of a phrase's holders inside the cluster
     title_weight: float = 0.5
 
 
@@ -253,7 +252,6 @@ class Namer:
                 title_counts.matrix[:, keep].tocsr(), title_counts.vocabulary[keep]
             )
         coverage, tfidf = _level_coverage(hierarchy, counts)
-        holders = np.maximum(np.asarray((counts.matrix > 0).sum(axis=0)).ravel(), 1)
         title_cov = _level_coverage(hierarchy, title_counts)[0] if title_counts else None
         vocab = counts.vocabulary
         bonus = 1.0 + PHRASE_BONUS * (counts.n_words - 1)
@@ -292,9 +290,6 @@ class Namer:
                 children = hierarchy.children(node)
                 power = s.parent_coverage_power if children else s.coverage_power
                 value = np.power(np.maximum(cov, 1e-6), power) * bonus[cols]
-                if s.precision_power:  # a phrase said all over the corpus names nothing here
-                    precision = coverage[node.id][cols] * node.size / holders[cols]
-                    value = value * np.power(np.clip(precision, 1e-6, 1.0), s.precision_power)
                 if len(children) >= 2:  # what the children share, not what one of them says
                     value = value * np.minimum(1.0, 2.0 * _spread(children, coverage, cols))
                 if phrase_vectors is not None:

@@ -101,7 +101,6 @@ class OfflineDescriber:
                 contrast=p.name_contrast,
                 coverage_power=p.name_coverage_power,
                 parent_coverage_power=p.name_parent_coverage_power,
-                precision_power=p.name_precision_power,
             ),
         ).fit(
             hierarchy,

@@ -106,13 +106,6 @@ class DescribeParams(StrictModel):
     name_parent_coverage_power: float = Field(
         0.5, ge=0.0, le=2.0, description="offline names: the same for clusters with children"
     )
-    name_precision_power: float = Field(
-        0.0,
-        ge=0.0,
-        le=2.0,
-        description="offline names: weight of precision (share of the items holding a phrase"
-        " that are the cluster's): low for a word said all over the corpus",
-    )
     generic_share: float = Field(
         0.05, gt=0.0, le=1.0, description="a word in this share of all items may be generic ..."
     )
