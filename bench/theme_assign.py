@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sqlite3
 import tempfile
 import time
 from pathlib import Path
@@ -29,6 +30,7 @@ import numpy as np
 
 from thememap.cluster.assign import place_items
 from thememap.cluster.assign_step import assign_store, fitted_hierarchy
+from thememap.cluster.continuity import assign_themes
 from thememap.cluster.continuity_params import ContinuityParams
 from thememap.cluster.estimator import fit_hierarchy
 from thememap.cluster.layout import layout_2d
@@ -50,7 +52,10 @@ def load_vectors(corpus: str, rows: int, seed: int) -> tuple[np.ndarray, str]:
     if path is not None and path.exists():
         cached = np.load(path, mmap_mode="r")
         if len(cached) >= rows:
-            return unit_rows(np.asarray(cached[:rows], dtype=np.float32)), corpus
+            # a random subset in random order: the new items are not a block of the file
+            pick = np.sort(np.random.default_rng(seed).permutation(len(cached))[:rows])
+            x = np.asarray(cached[pick], dtype=np.float32)
+            return unit_rows(x[np.random.default_rng(seed).permutation(rows)]), corpus
         print(f"{path.name} holds {len(cached):,} rows < {rows:,}: synthetic vectors instead")
     rng = np.random.default_rng(seed)
     centres = rng.normal(size=(300, 384))
@@ -84,6 +89,29 @@ def fitted_store(path: Path, x: np.ndarray, n: int, params: ClusterParams) -> fl
     return fit_seconds
 
 
+def refit_retention(conn: sqlite3.Connection, x: np.ndarray, params: ClusterParams) -> str:
+    """Refit every item (seed + 1) as run "refit", match it to run "fit" (assigned items
+    included), and say how many items of each level sit in a theme that kept its id."""
+    assign_themes(conn, "fit")
+    t0 = time.perf_counter()
+    ids = np.arange(1, len(x) + 1, dtype=np.int64)
+    refit_params = params.model_copy(update={"seed": params.seed + 1})
+    hierarchy = fit_hierarchy(x, refit_params)
+    records = level_records(x, ids, hierarchy, None, None, n_representatives=3, seed=0)
+    replace_run_clusters(conn, "refit", item_ids=ids, levels=records, coords=None)
+    fit_seconds = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    done = assign_themes(conn, "refit")
+    match_seconds = time.perf_counter() - t0
+    assert done is not None
+    kept = ", ".join(f"L{lv} {share:.1%}" for lv, share in enumerate(done.table["kept_items"], 1))
+    return (
+        f"refit of all {len(x):,} items with seed {refit_params.seed} ({fit_seconds:.0f} s),"
+        f" matched to the assigned run in {match_seconds:.2f} s: items in a theme that kept"
+        f" its id: {kept}"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--corpus", choices=[*sorted(VECTORS), "synthetic"], default="synthetic")
@@ -91,6 +119,12 @@ def main() -> None:
     ap.add_argument("--new", type=int, default=10_000, help="new items to assign")
     ap.add_argument("--batch", type=int, default=2000, help="continuity.assign_batch_size")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--refit",
+        action="store_true",
+        help="then refit every item with another seed and match it to the assigned run:"
+        " issue 13's acceptance (level-1 themes keeping their id, by items)",
+    )
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     x, corpus = load_vectors(args.corpus, args.n + args.new, args.seed)
@@ -116,6 +150,7 @@ def main() -> None:
         result = assign_store(
             conn, params, ContinuityParams(assign_batch_size=args.batch), progress=False
         )
+        retention = refit_retention(conn, x, params) if args.refit else None
         conn.close()
     counts = [len(c) for c in fit.centroids]
     print(f"corpus {corpus}: {args.n:,} fitted items ({counts} clusters), {args.new:,} new")
@@ -129,6 +164,8 @@ def main() -> None:
         f"assign_store end to end (batches of {args.batch}): {result.seconds:.2f} s"
         f" = {result.items_per_second:,.0f} items/s; " + "; ".join(result.summary.lines())
     )
+    if retention is not None:
+        print(retention)
 
 
 if __name__ == "__main__":
