@@ -105,11 +105,20 @@ def main() -> None:
         default=None,
         help="cluster.layout_theme_weight (default: the param's)",
     )
+    ap.add_argument(
+        "--set",
+        default="",
+        metavar="KEY=VALUE,...",
+        help="cluster params to change (e.g. restarts=20,kmeans_inits=5)",
+    )
     args = ap.parse_args()
     n_real = len(np.load(args.vectors, mmap_mode="r"))
     params = ClusterParams(layout=args.layout, check_runs=0)
     if args.theme_weight is not None:
         params = params.model_copy(update={"layout_theme_weight": args.theme_weight})
+    if args.set:
+        changes = dict(kv.split("=", 1) for kv in args.set.split(","))
+        params = ClusterParams.model_validate(params.model_dump() | changes)
     rows = []
     for n in args.sizes:
         r = run(args.vectors, n, params)
