@@ -31,6 +31,7 @@ from thememap.cluster import assign_step, plots
 from thememap.cluster.assign import FittedHierarchy, place_items, summarise
 from thememap.cluster.continuity import assign_themes
 from thememap.cluster.continuity_params import ContinuityParams
+from thememap.cluster.edit_run import add_edit
 from thememap.cluster.params import ClusterParams
 from thememap.cluster.refit_or_assign import cluster_or_assign
 from thememap.cluster.scores import parents_of, score_levels
@@ -347,6 +348,8 @@ def test_the_cli_loads_embeds_and_assigns_new_items(tmp_path: Path, write_params
     assert unfitted.returncode == 2 and "no clusters yet" in unfitted.stderr
     assert int(conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]) == 300  # untouched
     cluster_store(conn, params.cluster, run_id="fit")
+    assign_themes(conn, "fit")
+    add_edit(conn, "rename", theme="T1-0001", name="Renamed by a person")
     conn.close()
 
     done = thememap_cli(params_file, "assign", "-q", "--input", str(new))
@@ -358,6 +361,15 @@ def test_the_cli_loads_embeds_and_assigns_new_items(tmp_path: Path, write_params
     assert int(conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]) == 360  # not mirrored
     levels = int(conn.execute("SELECT MAX(level) FROM clusters").fetchone()[0])
     check_placed_once(conn, levels, fitted=300)
+    # the edit is applied again: the renamed theme's size counts its new items
+    edited = conn.execute(
+        "SELECT name, edited, comment_count FROM edited_themes WHERE theme_id = 'T1-0001'"
+    ).fetchone()
+    size = conn.execute(
+        "SELECT comment_count FROM clusters AS c JOIN cluster_themes AS t ON t.cluster_id = c.id"
+        " WHERE t.theme_id = 'T1-0001' AND c.run_id = 'fit'"
+    ).fetchone()
+    assert tuple(edited) == ("Renamed by a person", 1, size[0])
     conn.close()
     assert yaml.safe_load(params_file.read_text())["input"]["path"] == "old.jsonl"
 

@@ -162,6 +162,8 @@ def run_theme_table(conn: sqlite3.Connection, run_id: str) -> pd.DataFrame:
     """``run_id``'s themes as :func:`~thememap.cluster.edits.edit_themes` takes them:
     ``level, theme_id, parent_theme_id, comment_count, name`` (the card name when made)."""
     frame = run_themes(conn, run_id)
+    if frame.empty:  # a run never matched (its themes not assigned): nothing to edit
+        return pd.DataFrame(columns=THEME_COLUMNS)
     by_cluster = dict(zip(frame["cluster_id"], frame["theme_id"], strict=True))
     parents = frame["parent_id"].map(lambda p: None if pd.isna(p) else by_cluster.get(int(p)))
     title = frame["title"].where(frame["title"].notna() & (frame["title"] != ""), frame["name"])

@@ -245,12 +245,12 @@ def edit_themes(
             card = dict(edit.card or {})
             record.update(card=card, edited=True)
             record["name"] = card.get("pattern_name") or record["name"]
-    table = pd.DataFrame(list(records.values()))
+    columns = [*THEME_COLUMNS, "edited", "pinned_name", "card", "sources"]
+    table = pd.DataFrame(list(records.values()), columns=columns)  # columns kept when empty
     levels = sorted({int(v) for v in themes["level"]})
     by_level = {
         lv: {t: s for t, s in shown.items() if theme_level(t) == lv} for lv in levels
     }  # fmt: skip
-    columns = [*THEME_COLUMNS, "edited", "pinned_name", "card", "sources"]
     table = table.sort_values(["level", "theme_id"]).reset_index(drop=True)[columns]
     return EditedThemes(table, by_level, pieces, outcomes)
 

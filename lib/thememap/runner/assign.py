@@ -2,8 +2,9 @@
 
 Loads the new items (``--input``, else the params' ``input.path``) through the
 ingest path, only adding (never mirroring: the file may hold just the new items),
-embeds the items with no vector yet, and places them with
-:func:`thememap.cluster.assign_step.assign_store`. Each step keeps its own record
+embeds the items with no vector yet, places them with
+:func:`thememap.cluster.assign_step.assign_store` and applies the stored edits again
+(the edited themes' sizes include the new items). Each step keeps its own record
 in the store, so a killed assign re-run finishes the job.
 """
 
@@ -13,6 +14,8 @@ import logging
 from pathlib import Path
 
 from thememap.cluster.assign_step import AssignResult, assign_store
+from thememap.cluster.continuity import ensure_themes
+from thememap.cluster.edit_run import apply_run_edits
 from thememap.embed.base import make_embedder
 from thememap.embed.step import embed_store
 from thememap.ingest.load import check_input_file, load_items
@@ -49,6 +52,11 @@ def assign_command(
             embed_store(
                 conn, embedder, params.input, batch_size=params.embed.batch_size, progress=progress
             )
-            return assign_store(conn, params.cluster, params.continuity, progress=progress)
+            result = assign_store(conn, params.cluster, params.continuity, progress=progress)
+            # a person's edits hold for the grown themes too (sizes, merges, splits); a
+            # clustering whose matching never ran is matched first, as the export would
+            ensure_themes(conn, result.run_id, params.continuity)
+            apply_run_edits(conn, result.run_id, params.continuity)
+            return result
         finally:
             conn.close()
