@@ -6,7 +6,8 @@ outlier score at each level are measured exactly as the fit measures them
 (:mod:`thememap.cluster.scores`): cosine to the centroid, and the robust z of the
 distance against the median and MAD of the fitted members' distances. Its map
 position is the similarity-weighted mean of the positions of its ``n_neighbors``
-nearest fitted items (cosine kNN in embedding space), so it lands among them.
+nearest fitted items of the same fine cluster (cosine kNN in embedding space), so it
+lands among them.
 
 When many new items are outliers the hierarchy no longer describes them:
 :class:`AssignSummary` says so, and suggests a refit past a threshold.
@@ -90,8 +91,29 @@ def place_items(
     labels = np.where(is_outlier, -1, nearest) if keep_noise else nearest.copy()
     coords = None
     if fit.coords is not None and m:
-        coords = neighbour_positions(x, fit.vectors, fit.coords, n_neighbors=n_neighbors)
+        coords = _positions_within_fine(x, nearest[-1], fit, n_neighbors=n_neighbors)
     return Placement(nearest, labels, strength, outlier, is_outlier, coords)
+
+
+def _positions_within_fine(
+    x: np.ndarray, fine: np.ndarray, fit: FittedHierarchy, *, n_neighbors: int
+) -> np.ndarray:
+    """Each new item's map position among the fitted items of its own fine cluster: the
+    search costs a cluster, not the corpus (100k fitted items: ~100x fewer similarities)."""
+    assert fit.coords is not None
+    coords = np.empty((len(x), 2), dtype=np.float64)
+    fitted_fine = fit.labels[-1]
+    order = np.argsort(fitted_fine, kind="stable")
+    bounds = np.searchsorted(fitted_fine[order], np.arange(len(fit.centroids[-1]) + 1))
+    for c in np.unique(fine):
+        rows = np.flatnonzero(fine == c)
+        base = order[bounds[c] : bounds[c + 1]]
+        if len(base) == 0:  # every member left unplaced (keep_noise): the whole fit
+            base = np.arange(len(fit.vectors))
+        coords[rows] = neighbour_positions(
+            x[rows], fit.vectors[base], fit.coords[base], n_neighbors=n_neighbors
+        )
+    return coords
 
 
 def neighbour_positions(
