@@ -24,7 +24,7 @@ import pytest
 import yaml
 from cluster_fixture import debian_vectors
 from test_cluster_store import make_store
-from theme_checks import check_change_table
+from theme_checks import check_change_table, store_copy
 
 import thememap
 from thememap.cluster import assign_step, plots
@@ -154,12 +154,8 @@ def base_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def conn(base_store: Path, tmp_path: Path):
-    copy = tmp_path / "store.db"
-    with sqlite3.connect(base_store) as source, sqlite3.connect(copy) as target:
-        source.backup(target)
-    connection = open_store(copy)
-    yield connection
-    connection.close()
+    with store_copy(base_store, tmp_path) as connection:
+        yield connection
 
 
 def members_per_item(conn: sqlite3.Connection) -> dict[int, int]:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from test_cluster_store import make_store
+from theme_checks import store_copy
 
 import thememap
 from thememap.cluster.continuity import assign_themes
@@ -34,7 +35,6 @@ from thememap.export import load_export_data, top_themes
 from thememap.export.changes import theme_changes
 from thememap.export.interop import theme_names
 from thememap.params import Params, load_params
-from thememap.store import open_store
 from thememap.store.theme_edits import read_edit_outcomes, read_edited_themes
 from thememap.store.themes import run_themes
 
@@ -142,12 +142,8 @@ def base_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def conn(base_store: Path, tmp_path: Path) -> Iterator[sqlite3.Connection]:
-    copy = tmp_path / "store.db"
-    with sqlite3.connect(base_store) as source, sqlite3.connect(copy) as target:
-        source.backup(target)
-    connection = open_store(copy)
-    yield connection
-    connection.close()
+    with store_copy(base_store, tmp_path) as connection:
+        yield connection
 
 
 def largest(conn: sqlite3.Connection, run_id: str, level: int, n: int) -> list[str]:

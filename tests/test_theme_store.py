@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from describe_llm_fake import Script
 from test_cluster_store import make_store
-from theme_checks import check_change_table
+from theme_checks import check_change_table, store_copy
 
 from thememap.cluster.continuity import assign_themes, plan_themes
 from thememap.cluster.continuity_params import ContinuityParams
@@ -34,7 +34,6 @@ from thememap.describe.step import load_hierarchy
 from thememap.export import export_run
 from thememap.export.changes import theme_changes
 from thememap.params import load_params
-from thememap.store import open_store
 from thememap.store.cards import put_cards
 from thememap.store.clusters import read_memberships
 from thememap.store.themes import (
@@ -73,12 +72,8 @@ def base_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def conn(base_store: Path, tmp_path: Path) -> Iterator[sqlite3.Connection]:
     """A copy of the four-run store for this test alone."""
-    copy = tmp_path / "store.db"
-    with sqlite3.connect(base_store) as source, sqlite3.connect(copy) as target:
-        source.backup(target)
-    connection = open_store(copy)
-    yield connection
-    connection.close()
+    with store_copy(base_store, tmp_path) as connection:
+        yield connection
 
 
 def snapshot(conn: sqlite3.Connection) -> dict[str, list[tuple[object, ...]]]:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
 from thememap.export.changes import ThemeChanges, theme_changes
+from thememap.store import open_store
 from thememap.store.clusters import read_memberships
 from thememap.store.themes import run_theme_ids
 
@@ -52,3 +56,16 @@ def check_change_table(conn: sqlite3.Connection, before_run: str, run: str) -> T
             assert changes.shared_items == len(both)
             assert changes.moved_items == len(moved)
     return changes
+
+
+@contextmanager
+def store_copy(base: Path, folder: Path) -> Iterator[sqlite3.Connection]:
+    """An open copy of the store at ``base`` in ``folder``: one test's writes stay there."""
+    copy = folder / "store.db"
+    with sqlite3.connect(base) as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    connection = open_store(copy)
+    try:
+        yield connection
+    finally:
+        connection.close()
