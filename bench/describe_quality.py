@@ -254,8 +254,9 @@ def name_as_query(
     a name only a few members say: low F1. Text-only, so every labeller is measured alike."""
     precision, f1 = [], []
     for node in h.level(level):
-        key = stem_key(names[node.id].replace(",", " "))
-        holders = {i for i, words in enumerate(stems) if key and key <= words}
+        # "A & B" (a parent named by its parts) is held by items holding A or B
+        keys = [stem_key(part.replace(",", " ")) for part in names[node.id].split(" & ")]
+        holders = {i for i, words in enumerate(stems) if any(k and k <= words for k in keys)}
         members = set(np.asarray(node.members).tolist())
         hit = len(holders & members)
         p = hit / len(holders) if holders else 0.0

@@ -197,3 +197,50 @@ def test_a_single_cluster_is_still_named() -> None:
     h = ClusterTree.from_labels(np.arange(3), BowEmbedder().embed(texts), texts, [np.zeros(3, int)])
     card = OfflineDescriber(DescribeParams(), embedder=BowEmbedder()).fit(h).cards_[1]
     assert card.pattern_name != "Unnamed cluster" and card.summary.startswith("3 items")
+
+
+def _mixed_corpus() -> ClusterTree:
+    """Level 1: a mixed theme (chess 20 + mail relays 10), fonts (40), audio (60); every
+    chess, relay and font item says "software", no audio item does."""
+    words = {
+        ("mixed", "chess"): (20, "chess board software"),
+        ("mixed", "relay"): (10, "smtp relay software"),
+        ("fonts", "serif"): (20, "serif glyph software"),
+        ("fonts", "mono"): (20, "monospace glyph software"),
+        ("audio", "player"): (30, "audio player"),
+        ("audio", "mixer"): (30, "audio mixer"),
+    }
+    texts, l1, l2 = [], [], []
+    for leaf, ((topic, _), (n, text)) in enumerate(words.items()):
+        texts += [f"{text} number {i}" for i in range(n)]
+        l1 += [["mixed", "fonts", "audio"].index(topic)] * n
+        l2 += [leaf] * n
+    vectors = BowEmbedder().embed(texts)
+    return ClusterTree.from_labels(
+        np.arange(len(texts)), vectors, texts, [np.array(l1), np.array(l2)]
+    )
+
+
+@pytest.mark.parametrize("threshold", [0.5, 0.0])
+def test_a_parent_whose_name_is_said_mostly_elsewhere_is_named_by_its_parts(
+    threshold: float,
+) -> None:
+    from thememap.describe.naming import Namer, NamingSettings, _level_coverage
+
+    h = _mixed_corpus()
+    counts = PhraseCounts.fit(h.texts, ngram_max=2, stop_words=[])
+    mixed, fonts, audio = sorted(h.level(1), key=lambda n: n.members[0])
+    chess, relay = sorted(h.children(mixed), key=lambda n: -n.size)
+    namer = Namer(embedder=None, settings=NamingSettings(parts_below_precision=threshold))
+    namer.names_ = {n.id: f"name {n.id}" for n in h.nodes} | {chess.id: "Chess", relay.id: "SMTP"}
+    chosen = {n.id: "software" for n in h.nodes} | {audio.id: "audio"}
+    coverage, _ = _level_coverage(h, counts)
+    renamed = namer._name_by_parts(h, counts, coverage, chosen)
+    if threshold:
+        # "software": 30 of its 70 holders are in the mixed theme (precision 0.43); in fonts
+        # 40 of 70 (0.57) and audio's "audio" is said only there: both keep their names
+        assert renamed == {mixed.id}
+        assert namer.names_[mixed.id] == "Chess & SMTP"
+    else:
+        assert renamed == set() and namer.names_[mixed.id] == f"name {mixed.id}"
+    assert namer.names_[fonts.id] == f"name {fonts.id}"

@@ -21,6 +21,10 @@ For every cluster (KeyBERT / Toponymy style, with the model that embedded the it
    alike), and a child never takes its parent's (or any ancestor's) name nor a phrase made
    only of their words ("Mail" under "Mail clients"): it takes a more specific one.
 
+4. **parts**: a level-1 theme whose name is said mostly outside it (under half of the
+   items holding it are the theme's: "Software" over science and graphics) is named by
+   its two largest sub-themes instead ("Images & Computer Algebra").
+
 Names are title-cased with each word in its most frequent spelling in the corpus
 ("SQL database" -> "SQL Database", "latex" -> "LaTeX").
 """
@@ -65,6 +69,7 @@ class NamingSettings:
     coverage_power: float = 0.3
     parent_coverage_power: float = 0.5  # for clusters with children
     title_weight: float = 0.5
+    parts_below_precision: float = 0.5  # a parent named by its parts when its name says less
 
 
 def stem_key(phrase: str) -> frozenset[str]:
@@ -320,7 +325,41 @@ class Namer:
             nid: case.title(_pluralise(p, plural)) if p else UNNAMED for nid, p in chosen.items()
         }
         self.raw_ = chosen
+        self.parts_ = self._name_by_parts(hierarchy, counts, coverage, chosen)
         return self
+
+    def _name_by_parts(
+        self,
+        hierarchy: ClusterTree,
+        counts: PhraseCounts,
+        coverage: dict[int, np.ndarray],
+        chosen: dict[int, str],
+    ) -> set[int]:
+        """Level-1 themes whose name is said mostly outside them ("Software" over science
+        and graphics: precision, the share of the items holding it that are the theme's,
+        under ``parts_below_precision``) are named by their two largest children instead
+        ("Images & Computer Algebra"): a mixed theme shows its parts, not a word said
+        everywhere. The children's own names (chosen before) are used as they are.
+
+        Only level 1, whose themes split the whole corpus: below it a good name is often
+        said by the siblings too ("Databases" beside "PostgreSQL Extensions"), and the
+        parent already says it (measured: bench/describe_quality.py)."""
+        column = {str(p): i for i, p in enumerate(counts.vocabulary)}
+        holders = np.maximum(np.asarray(counts.matrix.sum(axis=0)).ravel(), 1.0)
+        before = dict(self.names_)
+        renamed: set[int] = set()
+        for node in hierarchy.level(hierarchy.levels[0]):
+            children = sorted(hierarchy.children(node), key=lambda c: -c.size)
+            col = column.get(chosen.get(node.id, ""))
+            if len(children) < 2 or col is None:
+                continue
+            precision = coverage[node.id][col] * node.size / holders[col]
+            parts = [before[c.id] for c in children[:2]]
+            if precision >= self.settings.parts_below_precision or UNNAMED in parts:
+                continue
+            self.names_[node.id] = " & ".join(parts)
+            renamed.add(node.id)
+        return renamed
 
     def _embed(self, phrases: Sequence[str]) -> np.ndarray | None:
         if self.embedder is None or not phrases:

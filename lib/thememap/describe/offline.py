@@ -101,6 +101,7 @@ class OfflineDescriber:
                 contrast=p.name_contrast,
                 coverage_power=p.name_coverage_power,
                 parent_coverage_power=p.name_parent_coverage_power,
+                parts_below_precision=p.name_parts_precision,
             ),
         ).fit(
             hierarchy,

@@ -106,6 +106,14 @@ class DescribeParams(StrictModel):
     name_parent_coverage_power: float = Field(
         0.5, ge=0.0, le=2.0, description="offline names: the same for clusters with children"
     )
+    name_parts_precision: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="offline names: a level-1 theme whose best name is said mostly outside"
+        " it (the share of the items holding it that are the theme's is below this) is named"
+        " by its two largest sub-themes ('Images & Computer Algebra'); 0 = never",
+    )
     generic_share: float = Field(
         0.05, gt=0.0, le=1.0, description="a word in this share of all items may be generic ..."
     )
