@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from test_cluster_store import make_store
-from theme_checks import store_copy
+from theme_checks import cluster_params, store_copy
 
 import thememap
 from thememap.cluster.continuity import assign_themes
@@ -27,7 +27,6 @@ from thememap.cluster.edit_run import (
     read_edits_file,
 )
 from thememap.cluster.edits import ENDED, Edit, EditError, edit_themes, shown_item_themes
-from thememap.cluster.params import ClusterParams
 from thememap.cluster.step import cluster_store
 from thememap.describe.step import describe_store, load_hierarchy
 from thememap.errors import ThememapError
@@ -124,10 +123,6 @@ def test_an_edit_of_an_ended_theme_is_reported_not_an_error() -> None:
 
 
 # --- with a real store ----------------------------------------------------------------------
-
-
-def cluster_params(**overrides: object) -> ClusterParams:
-    return ClusterParams(restarts=3, layout="pca", check_runs=0, **overrides)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")

@@ -18,11 +18,10 @@ import pandas as pd
 import pytest
 from describe_llm_fake import Script
 from test_cluster_store import make_store
-from theme_checks import check_change_table, store_copy
+from theme_checks import check_change_table, cluster_params, store_copy
 
 from thememap.cluster.continuity import assign_themes, plan_themes
 from thememap.cluster.continuity_params import ContinuityParams
-from thememap.cluster.params import ClusterParams
 from thememap.cluster.step import cluster_store
 from thememap.describe.cards import Card
 from thememap.describe.carry import carried_cards
@@ -52,10 +51,6 @@ RUNS = {
     "c": {"seed": 7},
     "d": {"level_counts": [3, None, None]},
 }
-
-
-def cluster_params(**overrides: object) -> ClusterParams:
-    return ClusterParams(restarts=3, layout="pca", check_runs=0, **overrides)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from thememap.cluster.params import ClusterParams
 from thememap.export.changes import ThemeChanges, theme_changes
 from thememap.store import open_store
 from thememap.store.clusters import read_memberships
@@ -69,3 +70,8 @@ def store_copy(base: Path, folder: Path) -> Iterator[sqlite3.Connection]:
         yield connection
     finally:
         connection.close()
+
+
+def cluster_params(**overrides: object) -> ClusterParams:
+    """Cheap clustering params for the theme tests' real stores (3 restarts, a PCA map)."""
+    return ClusterParams(restarts=3, layout="pca", check_runs=0, **overrides)  # type: ignore[arg-type]
