@@ -32,7 +32,7 @@ from thememap.describe.step import describe_store, load_hierarchy
 from thememap.errors import ThememapError
 from thememap.export import load_export_data, top_themes
 from thememap.export.changes import theme_changes
-from thememap.export.interop import theme_names
+from thememap.export.source import theme_names
 from thememap.params import Params, load_params
 from thememap.store.theme_edits import read_edit_outcomes, read_edited_themes
 from thememap.store.themes import run_themes

@@ -5,9 +5,9 @@ that cluster's parents, so every level nests by construction. Its strength and
 outlier score at each level are measured exactly as the fit measures them
 (:mod:`thememap.cluster.scores`): cosine to the centroid, and the robust z of the
 distance against the median and MAD of the fitted members' distances. Its map
-position is the similarity-weighted mean of the positions of its ``n_neighbors``
-nearest fitted items of the same fine cluster (cosine kNN in embedding space), so it
-lands among them.
+position comes from its ``n_neighbors`` nearest fitted items of the same fine cluster
+(:func:`thememap.cluster.layout.place_by_neighbours`, as the map places the rows a
+sampled fit left out), so it lands among them.
 
 When many new items are outliers the hierarchy no longer describes them:
 :class:`AssignSummary` says so, and suggests a refit past a threshold.
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from thememap.cluster.knn import nearest_rows
+from thememap.cluster.layout import place_by_neighbours
 from thememap.cluster.partition import nearest_centroid
 from thememap.cluster.scores import cosine_to_own, distance_spread, robust_z
 from thememap.vectors import unit_rows
@@ -91,41 +91,11 @@ def place_items(
     labels = np.where(is_outlier, -1, nearest) if keep_noise else nearest.copy()
     coords = None
     if fit.coords is not None and m:
-        coords = _positions_within_fine(x, nearest[-1], fit, n_neighbors=n_neighbors)
-    return Placement(nearest, labels, strength, outlier, is_outlier, coords)
-
-
-def _positions_within_fine(
-    x: np.ndarray, fine: np.ndarray, fit: FittedHierarchy, *, n_neighbors: int
-) -> np.ndarray:
-    """Each new item's map position among the fitted items of its own fine cluster: the
-    search costs a cluster, not the corpus (100k fitted items: ~100x fewer similarities)."""
-    assert fit.coords is not None
-    coords = np.empty((len(x), 2), dtype=np.float64)
-    fitted_fine = fit.labels[-1]
-    order = np.argsort(fitted_fine, kind="stable")
-    bounds = np.searchsorted(fitted_fine[order], np.arange(len(fit.centroids[-1]) + 1))
-    for c in np.unique(fine):
-        rows = np.flatnonzero(fine == c)
-        base = order[bounds[c] : bounds[c + 1]]
-        if len(base) == 0:  # every member left unplaced (keep_noise): the whole fit
-            base = np.arange(len(fit.vectors))
-        coords[rows] = neighbour_positions(
-            x[rows], fit.vectors[base], fit.coords[base], n_neighbors=n_neighbors
+        # as the map places the rows a sampled fit left out: among the item's own fine cluster
+        coords = place_by_neighbours(
+            x, nearest[-1], fit.vectors, fit.labels[-1], fit.coords, n_neighbors=n_neighbors
         )
-    return coords
-
-
-def neighbour_positions(
-    x: np.ndarray, base: np.ndarray, base_xy: np.ndarray, *, n_neighbors: int = 15
-) -> np.ndarray:
-    """Map position of each unit row of ``x``: the mean of the positions of its
-    ``n_neighbors`` cosine-nearest rows of ``base``, weighted by their similarity."""
-    knn = nearest_rows(x, base, k=n_neighbors)
-    # similarity weights, kept positive: an item far from all still lands among its nearest
-    weights = np.clip(1.0 - knn.distances, 1e-3, None)
-    weights /= weights.sum(axis=1, keepdims=True)
-    return np.einsum("mk,mkc->mc", weights, np.asarray(base_xy, np.float64)[knn.indices])
+    return Placement(nearest, labels, strength, outlier, is_outlier, coords)
 
 
 @dataclass(frozen=True)

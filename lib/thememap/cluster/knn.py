@@ -16,7 +16,6 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 _BLOCK = 4096
-_QUERY_CELLS = 1 << 25  # query x base similarities held at once (128 MB of float32)
 
 
 @dataclass
@@ -67,23 +66,3 @@ def knn_graph(
     )
     indices, distances = index.neighbor_graph
     return KnnGraph(indices.astype(np.int64), distances.astype(np.float32), index)
-
-
-def nearest_rows(queries: np.ndarray, base: np.ndarray, *, k: int) -> KnnGraph:
-    """Exact cosine kNN of each unit row of ``queries`` among the unit rows of ``base``
-    (a different set: no row is its own neighbour), in blocks of about 32M similarities."""
-    k = int(min(k, len(base)))
-    n = len(queries)
-    block = max(1, _QUERY_CELLS // max(len(base), 1))
-    indices = np.empty((n, k), dtype=np.int64)
-    distances = np.empty((n, k), dtype=np.float32)
-    for start in range(0, n, block):
-        sims = queries[start : start + block] @ base.T
-        part = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        top = np.take_along_axis(sims, part, axis=1)
-        order = np.argsort(-top, axis=1, kind="stable")
-        indices[start : start + block] = np.take_along_axis(part, order, axis=1)
-        distances[start : start + block] = np.clip(
-            1.0 - np.take_along_axis(top, order, axis=1), 0.0, 2.0
-        )
-    return KnnGraph(indices, distances)

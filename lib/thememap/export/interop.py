@@ -28,7 +28,7 @@ import pandas as pd
 from thememap.export.map_fields import metadata_dict
 from thememap.export.parquet import write_frame
 from thememap.export.safe import spreadsheet_safe
-from thememap.export.source import ExportData, theme_title
+from thememap.export.source import ExportData, theme_names
 from thememap.files import write_atomic, write_text_atomic
 
 NOISE_LABEL = "Unlabelled"  # datamapplot's default noise_label
@@ -48,12 +48,6 @@ plot = datamapplot.create_interactive_plot(
 )
 plot.save("datamapplot.html")
 """
-
-
-def theme_names(data: ExportData) -> dict[int, str]:
-    """Cluster id -> the theme's name (a person's edit, else its card's title, else the
-    cluster's name)."""
-    return {int(row["id"]): theme_title(data, row) for _, row in data.clusters.iterrows()}
 
 
 def themes_frame(data: ExportData, *, positioned: bool = False) -> pd.DataFrame:

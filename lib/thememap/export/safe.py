@@ -50,12 +50,7 @@ def srcdoc_iframe(document: str, *, height: int, title: str = "thememap") -> str
     The same markup works in JupyterLab and in an nbconvert HTML report opened
     from disk: the document needs nothing from the notebook page (no require.js).
     """
-    return (
-        f'<iframe title="{esc(title)}" srcdoc="{esc(document)}" '
-        f'style="width:100%;height:{int(height)}px;border:1px solid #ddd;border-radius:4px" '
-        'sandbox="allow-scripts allow-popups allow-downloads" allow="clipboard-write">'
-        "</iframe>"
-    )
+    return _iframe(f'srcdoc="{esc(document)}"', height=height, title=title)
 
 
 def linked_iframe(src: str, *, height: int, title: str = "thememap") -> str:
@@ -67,7 +62,14 @@ def linked_iframe(src: str, *, height: int, title: str = "thememap") -> str:
     return (
         f'<p><a href="{esc(src)}" target="_blank" rel="noopener">Open the map in its own'
         " tab</a> (the same page, full size)</p>"
-        f'<iframe title="{esc(title)}" src="{esc(src)}" '
+        + _iframe(f'src="{esc(src)}"', height=height, title=title)
+    )
+
+
+def _iframe(source: str, *, height: int, title: str) -> str:
+    """The frame both kinds share: full width, sandboxed to scripts, popups and downloads."""
+    return (
+        f'<iframe title="{esc(title)}" {source} '
         f'style="width:100%;height:{int(height)}px;border:1px solid #ddd;border-radius:4px" '
         'sandbox="allow-scripts allow-popups allow-downloads" allow="clipboard-write">'
         "</iframe>"

@@ -215,19 +215,28 @@ def load_export_data(conn: sqlite3.Connection, *, run_id: str | None = None) -> 
         levels=levels,
         cards=cards,
         quality=read_quality(conn, run),
-        edited_names=_edited_names(conn, run, edited),
+        edited_names=_edited_names(clusters, edited),
         edited_themes=edited,
     )
 
 
-def _edited_names(conn: sqlite3.Connection, run_id: str, shown: pd.DataFrame) -> dict[int, str]:
+def _edited_names(clusters: pd.DataFrame, shown: pd.DataFrame) -> dict[int, str]:
     """Cluster id -> the shown name of its theme, for the themes an applied edit touched."""
     shown = shown[shown["edited"]]
     by_theme = {
         str(t): str(name) for sources, name in zip(shown["sources"], shown["name"], strict=True)
         for t in sources
     }  # fmt: skip
-    return {cid: by_theme[t] for cid, t in run_theme_ids(conn, run_id).items() if t in by_theme}
+    return {
+        int(cid): by_theme[str(t)]
+        for cid, t in zip(clusters["id"], clusters["theme_id"], strict=True)
+        if not pd.isna(t) and str(t) in by_theme
+    }
+
+
+def theme_names(data: ExportData) -> dict[int, str]:
+    """Cluster id -> its shown name (:func:`theme_title`), for every cluster of the run."""
+    return {int(row["id"]): theme_title(data, row) for _, row in data.clusters.iterrows()}
 
 
 def card_value(row: pd.Series | dict[str, Any], field: str) -> Any:

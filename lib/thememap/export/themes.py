@@ -7,14 +7,10 @@ import numpy as np
 import pandas as pd
 
 from thememap.export.edited_view import shown_view
-from thememap.export.source import ExportData, card_value, theme_title
+from thememap.export.source import ExportData, card_value, theme_names, theme_title
 from thememap.notebook_display import with_empty_note
 
 _DAYS = {"D": 1, "W": 7, "M": 30.4, "Q": 91.3, "Y": 365.25}
-
-
-def _titles(data: ExportData) -> dict[int, str]:
-    return {int(row["id"]): theme_title(data, row) for _, row in data.clusters.iterrows()}
 
 
 def top_themes(data: ExportData, *, level: int = 1, n: int = 15) -> pd.DataFrame:
@@ -68,7 +64,7 @@ def theme_volume(data: ExportData, *, level: int = 1, freq: str = "auto") -> pd.
         return pd.DataFrame()
     when = when[keep].dt.tz_localize(None)
     freq = pick_freq(when) if freq == "auto" else freq
-    titles = _titles(data)
+    titles = theme_names(data)
     theme = items.loc[keep, f"cluster_id_l{level}"].astype(int).map(titles)
     period = when.dt.to_period(freq).dt.start_time
     table = pd.crosstab(period, theme)
