@@ -24,10 +24,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from thememap.cluster.edits import theme_level
 from thememap.export.interop import csv_text
 from thememap.files import write_text_atomic
 from thememap.notebook_display import Note, with_empty_note
-from thememap.store.theme_edits import read_edit_outcomes, read_edited_themes
+from thememap.store.theme_edits import edited_names, read_edit_outcomes, read_edited_themes
 from thememap.store.themes import item_theme_ids, run_themes, theme_run
 
 COLUMNS = [
@@ -162,10 +163,7 @@ def with_edits(table: pd.DataFrame, shown: pd.DataFrame, outcomes: pd.DataFrame)
     status`` per edit.
     """
     table = table.copy()
-    edited = shown[shown["edited"]]
-    name_of = {
-        str(t): n for names, n in zip(edited["sources"], edited["name"], strict=True) for t in names
-    }
+    name_of = edited_names(shown)
     hit = table["theme_id"].isin(list(name_of))
     table.loc[hit, "edited"] = True
     table.loc[hit, "theme"] = table.loc[hit, "theme_id"].map(name_of)
@@ -197,9 +195,8 @@ def _edit_row(kind: str, payload: dict[str, object]) -> dict[str, object]:
         "merge": f"merged: {', '.join(map(str, themes)) if isinstance(themes, list) else ''}",
         "split": "split into its sub-themes",
     }.get(kind, kind)
-    level = int(first[1:].split("-", 1)[0]) if first[1:].split("-", 1)[0].isdigit() else 0
     return {
-        "level": level,
+        "level": theme_level(first) or 0,
         "theme_id": first,
         "theme": what,
         "change": EDIT_APPLIED,

@@ -21,7 +21,7 @@ import pandas as pd
 from thememap.store.cards import read_quality, read_stored_cards, shown_cards
 from thememap.store.clusters import cluster_table, exported_cluster_run, read_memberships
 from thememap.store.items import LEVEL_COLUMNS, read_items
-from thememap.store.theme_edits import read_edited_themes
+from thememap.store.theme_edits import edited_names, read_edited_themes
 from thememap.store.themes import run_theme_ids
 from thememap.store.view import check_clustering_current
 
@@ -222,11 +222,7 @@ def load_export_data(conn: sqlite3.Connection, *, run_id: str | None = None) -> 
 
 def _edited_names(clusters: pd.DataFrame, shown: pd.DataFrame) -> dict[int, str]:
     """Cluster id -> the shown name of its theme, for the themes an applied edit touched."""
-    shown = shown[shown["edited"]]
-    by_theme = {
-        str(t): str(name) for sources, name in zip(shown["sources"], shown["name"], strict=True)
-        for t in sources
-    }  # fmt: skip
+    by_theme = edited_names(shown)
     return {
         int(cid): by_theme[str(t)]
         for cid, t in zip(clusters["id"], clusters["theme_id"], strict=True)

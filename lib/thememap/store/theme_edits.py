@@ -144,3 +144,14 @@ def read_edited_themes(conn: sqlite3.Connection, run_id: str) -> pd.DataFrame:
     )
     frame["sources"] = frame["sources"].map(json.loads)
     return frame
+
+
+def edited_names(shown: pd.DataFrame) -> dict[str, str]:
+    """The run's own theme id -> the name it is shown under, for every theme an applied edit
+    touched (``shown``: :func:`read_edited_themes`; a merged theme's sources all map to it)."""
+    edited = shown[shown["edited"]]
+    return {
+        str(theme): str(name)
+        for sources, name in zip(edited["sources"], edited["name"], strict=True)
+        for theme in sources
+    }
