@@ -244,3 +244,53 @@ def test_a_parent_whose_name_is_said_mostly_elsewhere_is_named_by_its_parts(
     else:
         assert renamed == set() and namer.names_[mixed.id] == f"name {mixed.id}"
     assert namer.names_[fonts.id] == f"name {fonts.id}"
+
+
+def _corner_corpus() -> ClusterTree:
+    """Level 1: a mixed theme (images 30, octave 25: only 5 octave items say "functions")
+    and a theme that is mostly one child (players 50, mixers 5: 5 players say "sound")."""
+    leaves = [
+        (0, 30, "image viewer"),
+        (0, 20, "octave toolbox"),
+        (0, 5, "octave functions"),
+        (1, 45, "music player"),
+        (1, 5, "music player sound"),
+        (1, 5, "audio mixer"),
+    ]
+    texts, l1, l2 = [], [], []
+    leaf_of = {"image viewer": 0, "octave toolbox": 1, "octave functions": 1}
+    leaf_of |= {"music player": 2, "music player sound": 2, "audio mixer": 3}
+    for top, n, text in leaves:
+        texts += [f"{text} number {i}" for i in range(n)]
+        l1 += [top] * n
+        l2 += [leaf_of[text]] * n
+    vectors = BowEmbedder().embed(texts)
+    return ClusterTree.from_labels(
+        np.arange(len(texts)), vectors, texts, [np.array(l1), np.array(l2)]
+    )
+
+
+@pytest.mark.parametrize("threshold", [0.25, 0.0])
+def test_a_mixed_parent_whose_name_covers_a_corner_is_named_by_its_parts(
+    threshold: float,
+) -> None:
+    from thememap.describe.naming import Namer, NamingSettings, _level_coverage
+
+    h = _corner_corpus()
+    counts = PhraseCounts.fit(h.texts, ngram_max=2, stop_words=[])
+    mixed, music = sorted(h.level(1), key=lambda n: n.members[0])
+    images, octave = sorted(h.children(mixed), key=lambda n: -n.size)
+    settings = NamingSettings(parts_below_precision=0.5, parts_below_coverage=threshold)
+    namer = Namer(embedder=None, settings=settings)
+    namer.names_ = {n.id: f"name {n.id}" for n in h.nodes}
+    namer.names_ |= {images.id: "Images", octave.id: "Octave"}
+    # both names are said only inside their theme (precision 1), by 5 of 55 items (9%)
+    chosen = {mixed.id: "functions", music.id: "sound"}
+    coverage, _ = _level_coverage(h, counts)
+    renamed = namer._name_by_parts(h, counts, coverage, chosen)
+    if threshold:
+        assert renamed == {mixed.id} and namer.names_[mixed.id] == "Images & Octave"
+    else:
+        assert renamed == set()
+    # the music theme is mostly its players (50 of 55): not mixed, its name stays
+    assert namer.names_[music.id] == f"name {music.id}"

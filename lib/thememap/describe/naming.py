@@ -22,8 +22,10 @@ For every cluster (KeyBERT / Toponymy style, with the model that embedded the it
    only of their words ("Mail" under "Mail clients"): it takes a more specific one.
 
 4. **parts**: a level-1 theme whose name is said mostly outside it (under half of the
-   items holding it are the theme's: "Software" over science and graphics) is named by
-   its two largest sub-themes instead ("Images & Computer Algebra").
+   items holding it are the theme's: "Software" over science and graphics), or that names
+   only a corner of a mixed theme (under a quarter of its items hold the name and no
+   sub-theme holds two thirds of them: "Functions" over images, Octave and molecules), is
+   named by its two largest sub-themes instead ("Images & Computer Algebra").
 
 Names are title-cased with each word in its most frequent spelling in the corpus
 ("SQL database" -> "SQL Database", "latex" -> "LaTeX").
@@ -58,6 +60,7 @@ UNNAMED = "Unnamed cluster"
 CASE_SAMPLE = 5_000  # texts read for the corpus spelling of name words
 SHARED_MIN = 0.05  # a child "says" a phrase when this share of its items hold it
 PLURAL_SHARE = 0.3  # a name's head noun goes plural when the plural is this common
+DOMINANT_CHILD = 2 / 3  # a sub-theme this big makes its parent mostly itself: not mixed
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ class NamingSettings:
     parent_coverage_power: float = 0.5  # for clusters with children
     title_weight: float = 0.5
     parts_below_precision: float = 0.5  # a parent named by its parts when its name says less
+    parts_below_coverage: float = 0.25  # ... or when a mixed parent's name covers less of it
 
 
 def stem_key(phrase: str) -> frozenset[str]:
@@ -335,15 +339,22 @@ class Namer:
         coverage: dict[int, np.ndarray],
         chosen: dict[int, str],
     ) -> set[int]:
-        """Level-1 themes whose name is said mostly outside them ("Software" over science
-        and graphics: precision, the share of the items holding it that are the theme's,
-        under ``parts_below_precision``) are named by their two largest children instead
-        ("Images & Computer Algebra"): a mixed theme shows its parts, not a word said
-        everywhere. The children's own names (chosen before) are used as they are.
+        """Level-1 themes whose name does not name the whole are named by their two largest
+        children instead ("Images & Computer Algebra"): a mixed theme shows its parts, not a
+        word said everywhere nor one part's word. Two tests, each 0 = off:
 
-        Only level 1, whose themes split the whole corpus: below it a good name is often
-        said by the siblings too ("Databases" beside "PostgreSQL Extensions"), and the
-        parent already says it (measured: bench/describe_quality.py)."""
+        * **precision**: the name is said mostly outside the theme ("Software" over science
+          and graphics: the share of the items holding it that are the theme's is under
+          ``parts_below_precision``);
+        * **coverage**: under ``parts_below_coverage`` of the theme's items hold its name
+          and no child holds ``DOMINANT_CHILD`` of them ("Functions" over images, Octave
+          and molecular dynamics; "Music" over images, games and audio). A theme that is
+          mostly one child is that child's, and a short name for it is fair.
+
+        The children's own names (chosen before) are used as they are. Only level 1, whose
+        themes split the whole corpus: below it a good name is often said by the siblings
+        too ("Databases" beside "PostgreSQL Extensions"), and the parent already says it
+        (measured: bench/describe_quality.py)."""
         column = {str(p): i for i, p in enumerate(counts.vocabulary)}
         holders = np.maximum(np.asarray(counts.matrix.sum(axis=0)).ravel(), 1.0)
         before = dict(self.names_)
@@ -353,9 +364,12 @@ class Namer:
             col = column.get(chosen.get(node.id, ""))
             if len(children) < 2 or col is None:
                 continue
-            precision = coverage[node.id][col] * node.size / holders[col]
+            said = coverage[node.id][col]
+            vague = said * node.size / holders[col] < self.settings.parts_below_precision
+            mixed = children[0].size < DOMINANT_CHILD * node.size
+            partial = mixed and said < self.settings.parts_below_coverage
             parts = [before[c.id] for c in children[:2]]
-            if precision >= self.settings.parts_below_precision or UNNAMED in parts:
+            if not (vague or partial) or UNNAMED in parts:
                 continue
             self.names_[node.id] = " & ".join(parts)
             renamed.add(node.id)

@@ -102,6 +102,7 @@ class OfflineDescriber:
                 coverage_power=p.name_coverage_power,
                 parent_coverage_power=p.name_parent_coverage_power,
                 parts_below_precision=p.name_parts_precision,
+                parts_below_coverage=p.name_parts_coverage,
             ),
         ).fit(
             hierarchy,

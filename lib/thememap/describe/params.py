@@ -114,6 +114,14 @@ class DescribeParams(StrictModel):
         " it (the share of the items holding it that are the theme's is below this) is named"
         " by its two largest sub-themes ('Images & Computer Algebra'); 0 = never",
     )
+    name_parts_coverage: float = Field(
+        0.25,
+        ge=0.0,
+        le=1.0,
+        description="offline names: a mixed level-1 theme (no sub-theme holds two thirds of"
+        " it) whose best name is held by fewer than this share of its items is named by its"
+        " two largest sub-themes too; 0 = never",
+    )
     generic_share: float = Field(
         0.05, gt=0.0, le=1.0, description="a word in this share of all items may be generic ..."
     )
