@@ -51,19 +51,20 @@ class ClusterParams(StrictModel):
         description="most level-1 clusters (leiden: the resolution is halved until"
         " within; modularity/ward: the upper end of the range searched)",
     )
-    restarts: int = Field(
-        10,
+    restarts: int | None = Field(
+        None,
         ge=1,
         le=30,
         description="candidate hierarchies built from different k-means seeds; the one agreeing"
         " best with the others (mean ARI over levels) is kept: more = steadier across seeds,"
-        " slower",
+        " slower (null = 20 for fits of up to 10,000 rows, where they are cheap, else 10)",
     )
-    kmeans_inits: int = Field(
-        3,
+    kmeans_inits: int | None = Field(
+        None,
         ge=1,
         le=10,
-        description="k-means initialisations inside each restart (best inertia kept)",
+        description="k-means initialisations inside each restart, best inertia kept"
+        " (null = 5 for fits of up to 10,000 rows, else 3)",
     )
     keep_noise: bool = Field(
         False,
