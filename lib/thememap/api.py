@@ -82,10 +82,7 @@ def fit(
     (``{"cluster": {"levels": 3}}``) or a params YAML. ``embedder``: any object with
     ``model_id``, ``dim`` and ``embed(texts)`` (default: ``params.embed``'s backend).
     """
-    from thememap.cluster.step import cluster_items
-    from thememap.describe.step import describe_hierarchy, describe_text, tree_from_levels
-    from thememap.embed.base import make_embedder
-    from thememap.embed.step import embed_texts
+    from thememap.engine import release_embedder, run_embedder
 
     p = as_params(params)
     update = {
@@ -108,7 +105,22 @@ def fit(
         p = p.model_copy(update={"input": p.input.model_copy(update=update)})
     items, bad = read_items(data, p.input)
     log.info("%d items (%d bad rows)", len(items), len(bad))
-    embedder = embedder or make_embedder(p.embed)
+    own = embedder is None
+    embedder = embedder or run_embedder(p.embed, p.engine)
+    try:
+        return _fit_embedded(items, bad, p, embedder, progress=progress)
+    finally:
+        if own:
+            release_embedder(embedder)
+
+
+def _fit_embedded(
+    items: list[Item], bad: list[BadRow], p: Params, embedder: Embedder, *, progress: bool
+) -> ThemeMap:
+    from thememap.cluster.step import cluster_items
+    from thememap.describe.step import describe_hierarchy, describe_text, tree_from_levels
+    from thememap.embed.step import embed_texts
+
     prepared = [prepare_text(i.content, i.metadata, p.input) for i in items]
     vectors = embed_texts(prepared, embedder, batch_size=p.embed.batch_size, progress=progress)
     row_ids = np.arange(1, len(items) + 1, dtype=np.int64)

@@ -30,6 +30,7 @@ from thememap.cluster.continuity_params import ContinuityParams
 from thememap.cluster.params import ClusterParams
 from thememap.describe.params import DescribeParams
 from thememap.embed.params import EmbedParams
+from thememap.engine.params import EngineParams
 from thememap.errors import ParamsError
 from thememap.export.params import ExportParams
 from thememap.ingest.params import InputParams
@@ -54,6 +55,7 @@ class Params(StrictModel):
     describe: DescribeParams = Field(default_factory=DescribeParams)
     export: ExportParams = Field(default_factory=ExportParams)
     report: ReportParams = Field(default_factory=ReportParams)
+    engine: EngineParams = Field(default_factory=EngineParams)
     notebooks: list[str] | None = Field(
         None, description="run only these notebooks (stems like '01_embed'); all when empty"
     )

@@ -16,8 +16,8 @@ from pathlib import Path
 from thememap.cluster.assign_step import AssignResult, assign_store
 from thememap.cluster.continuity import ensure_themes
 from thememap.cluster.edit_run import apply_run_edits
-from thememap.embed.base import make_embedder
 from thememap.embed.step import embed_store
+from thememap.engine import release_embedder, run_embedder
 from thememap.ingest.load import check_input_file, load_items
 from thememap.params import load_params
 from thememap.store import open_store
@@ -48,10 +48,17 @@ def assign_command(
             if source is not None:
                 adding = params.input.model_copy(update={"mirror": False})
                 load_items(conn, adding, path=source, progress=progress)
-            embedder = make_embedder(params.embed)
-            embed_store(
-                conn, embedder, params.input, batch_size=params.embed.batch_size, progress=progress
-            )
+            embedder = run_embedder(params.embed, params.engine)
+            try:
+                embed_store(
+                    conn,
+                    embedder,
+                    params.input,
+                    batch_size=params.embed.batch_size,
+                    progress=progress,
+                )
+            finally:
+                release_embedder(embedder)
             result = assign_store(conn, params.cluster, params.continuity, progress=progress)
             # a person's edits hold for the grown themes too (sizes, merges, splits); a
             # clustering whose matching never ran is matched first, as the export would
