@@ -56,7 +56,8 @@ def _describe_backend(params_json: str) -> tuple[str, int]:
 
 def open_client(engine: EngineParams) -> Client:
     """A client of ``engine.address``, or of a new ``LocalCluster`` of ``engine.workers``
-    processes; BackendError when the ``dask`` extra is missing or the scheduler is not there."""
+    processes (closed with the client: :func:`close_client`); BackendError when the ``dask``
+    extra is missing or the scheduler is not there."""
     try:
         from distributed import Client, LocalCluster
     except ImportError:
@@ -79,6 +80,15 @@ def open_client(engine: EngineParams) -> Client:
     client = Client(cluster)
     weakref.finalize(client, cluster.close)
     return client
+
+
+def close_client(client: Client) -> None:
+    """Close ``client`` and the LocalCluster it started, workers first, so no worker is left
+    writing to a closed scheduler (tracebacks in a notebook otherwise)."""
+    cluster = getattr(client, "cluster", None)
+    client.close()
+    if cluster is not None:
+        cluster.close()
 
 
 class DaskEmbedder:
@@ -158,7 +168,7 @@ class DaskEmbedder:
     def close(self) -> None:
         """Close the client (and its LocalCluster) when this object opened it."""
         if self._own_client and self._client is not None:
-            self._client.close()
+            close_client(self._client)
             self._client = None
 
 
