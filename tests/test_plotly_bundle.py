@@ -80,7 +80,8 @@ def test_bundle_in_chromium_has_the_page_s_traces_and_functions() -> None:
     assert {"newPlot", "react", "Plots.resize"} <= set(calls)
     with offline_browser() as session:
         page = session.page
-        page.set_content(f"<!DOCTYPE html><html><body><script>{bundle()}</script></body></html>")
+        # in <head>, as the page has it: nothing may need document.body while loading
+        page.set_content(f"<!DOCTYPE html><html><head><script>{bundle()}</script></head></html>")
         traces = page.evaluate("() => Object.keys(Plotly.PlotSchema.get().traces)")
         missing = [
             c
