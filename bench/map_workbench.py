@@ -199,8 +199,8 @@ def main() -> None:
                 flush=True,
             )
             runs: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
-            for _ in range(args.repeat):  # alternate: the machine is shared
-                for kind in ("before", "after"):
+            for r in range(args.repeat):  # alternate, each first in turn: the machine is shared
+                for kind in ("before", "after") if r % 2 == 0 else ("after", "before"):
                     m = measure_page(folder / f"{kind}.html", "ours", drags=1)
                     runs[kind].append(m)
                     print(
