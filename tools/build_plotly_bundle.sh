@@ -8,7 +8,12 @@
 #
 # Writes lib/thememap/export/assets/plotly-thememap.min.js and plotly-thememap.LICENSE.txt
 # (plotly.js's MIT licence from the npm package). Needs node + npm (only to rebuild: the
-# built bundle is committed and ships in the wheel).
+# built bundle is committed and ships in the wheel). plotly.js 4 asks for Node 22 (npm warns
+# EBADENGINE on 20); the committed bundle was built with Node 20.20 and a fresh `npm ci` build
+# reproduces it byte for byte. The overrides in package.json repeat plotly.js's own (to-px
+# 1.0.1: 1.1.0 reads document.body while the page's <head> loads). After a plotly upgrade
+# (requirements.lock), set plotly.js in package.json to get_plotlyjs_version(), `npm install`
+# there to refresh the lock, and rerun this; tests/test_plotly_bundle.py checks they agree.
 #
 #     bash tools/build_plotly_bundle.sh
 set -euo pipefail
