@@ -52,6 +52,7 @@ FANOUT = (12, 4, 5)
 
 
 def read_pypi(n: int) -> list[tuple[str, str, str]]:
+    """The first n summaries; past the file's ~740k the texts repeat (names get a suffix)."""
     rows = []
     with gzip.open(DATA, "rt", encoding="utf-8") as handle:
         reader = csv.reader(handle, delimiter="\t")
@@ -61,6 +62,10 @@ def read_pypi(n: int) -> list[tuple[str, str, str]]:
                 rows.append((name, month, summary))
             if len(rows) == n:
                 break
+    read = len(rows)
+    for i in range(n - read):
+        name, month, summary = rows[i % read]
+        rows.append((f"{name}~{i // read + 2}", month, summary))
     return rows
 
 

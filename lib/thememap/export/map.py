@@ -1,5 +1,8 @@
 """The interactive map: one self-contained HTML page (plotly.js inlined, no network).
 
+plotly.js is a partial bundle of the trace types the page draws (scatter, scattergl,
+treemap; see ``plotly_js``).
+
 The page draws every item with plotly's WebGL scatter, coloured by a level or by any
 metadata field (with a legend); cluster names sit at their clusters, wrap, stay inside
 the view and switch from level 1 to 3 as you zoom in, placed largest first so that none
@@ -58,12 +61,25 @@ def _asset(name: str) -> str:
     return resources.files("thememap.export").joinpath("assets", name).read_text(encoding="utf-8")
 
 
+# plotly.js for the page: a partial bundle of just what the page draws (plotly.js core with
+# scatter, scattergl, treemap; 1.5 MB against the full 4.8 MB), built by
+# tools/build_plotly_bundle.sh from the plotly.js release of the plotly Python package
+PLOTLY_BUNDLE = "plotly-thememap.min.js"
+
+
 @cache
 def plotly_js() -> str:
-    """plotly.js from the installed plotly package (inlined; never a CDN)."""
-    from plotly.offline import get_plotlyjs
+    """plotly.js for the page (inlined; never a CDN).
 
-    return get_plotlyjs()
+    The package's partial bundle (``assets/plotly-thememap.min.js``); where it is missing
+    (a checkout that removed it), the full plotly.js of the installed plotly package.
+    """
+    try:
+        return _asset(PLOTLY_BUNDLE)
+    except FileNotFoundError:
+        from plotly.offline import get_plotlyjs
+
+        return get_plotlyjs()
 
 
 @cache
