@@ -199,25 +199,32 @@ def test_a_single_cluster_is_still_named() -> None:
     assert card.pattern_name != "Unnamed cluster" and card.summary.startswith("3 items")
 
 
-def _mixed_corpus() -> ClusterTree:
-    """Level 1: a mixed theme (chess 20 + mail relays 10), fonts (40), audio (60); every
-    chess, relay and font item says "software", no audio item does."""
-    words = {
-        ("mixed", "chess"): (20, "chess board software"),
-        ("mixed", "relay"): (10, "smtp relay software"),
-        ("fonts", "serif"): (20, "serif glyph software"),
-        ("fonts", "mono"): (20, "monospace glyph software"),
-        ("audio", "player"): (30, "audio player"),
-        ("audio", "mixer"): (30, "audio mixer"),
-    }
+def _two_level_tree(rows: list[tuple[int, int, int, str]]) -> ClusterTree:
+    """A two-level tree from (level-1 theme, level-2 theme, items, text) rows; each item's
+    text is the row's text and its number."""
     texts, l1, l2 = [], [], []
-    for leaf, ((topic, _), (n, text)) in enumerate(words.items()):
+    for top, leaf, n, text in rows:
         texts += [f"{text} number {i}" for i in range(n)]
-        l1 += [["mixed", "fonts", "audio"].index(topic)] * n
+        l1 += [top] * n
         l2 += [leaf] * n
     vectors = BowEmbedder().embed(texts)
     return ClusterTree.from_labels(
         np.arange(len(texts)), vectors, texts, [np.array(l1), np.array(l2)]
+    )
+
+
+def _mixed_corpus() -> ClusterTree:
+    """Level 1: a mixed theme (chess 20 + mail relays 10), fonts (40), audio (60); every
+    chess, relay and font item says "software", no audio item does."""
+    return _two_level_tree(
+        [
+            (0, 0, 20, "chess board software"),
+            (0, 1, 10, "smtp relay software"),
+            (1, 2, 20, "serif glyph software"),
+            (1, 3, 20, "monospace glyph software"),
+            (2, 4, 30, "audio player"),
+            (2, 5, 30, "audio mixer"),
+        ]
     )
 
 
@@ -249,24 +256,15 @@ def test_a_parent_whose_name_is_said_mostly_elsewhere_is_named_by_its_parts(
 def _corner_corpus() -> ClusterTree:
     """Level 1: a mixed theme (images 30, octave 25: only 5 octave items say "functions")
     and a theme that is mostly one child (players 50, mixers 5: 5 players say "sound")."""
-    leaves = [
-        (0, 30, "image viewer"),
-        (0, 20, "octave toolbox"),
-        (0, 5, "octave functions"),
-        (1, 45, "music player"),
-        (1, 5, "music player sound"),
-        (1, 5, "audio mixer"),
-    ]
-    texts, l1, l2 = [], [], []
-    leaf_of = {"image viewer": 0, "octave toolbox": 1, "octave functions": 1}
-    leaf_of |= {"music player": 2, "music player sound": 2, "audio mixer": 3}
-    for top, n, text in leaves:
-        texts += [f"{text} number {i}" for i in range(n)]
-        l1 += [top] * n
-        l2 += [leaf_of[text]] * n
-    vectors = BowEmbedder().embed(texts)
-    return ClusterTree.from_labels(
-        np.arange(len(texts)), vectors, texts, [np.array(l1), np.array(l2)]
+    return _two_level_tree(
+        [
+            (0, 0, 30, "image viewer"),
+            (0, 1, 20, "octave toolbox"),
+            (0, 1, 5, "octave functions"),
+            (1, 2, 45, "music player"),
+            (1, 2, 5, "music player sound"),
+            (1, 3, 5, "audio mixer"),
+        ]
     )
 
 
