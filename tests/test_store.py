@@ -49,6 +49,39 @@ def test_older_store_is_migrated_and_keeps_its_rows(tmp_path: Path, monkeypatch)
     assert migrate(conn) == []  # idempotent
 
 
+def test_vectors_move_to_a_rowid_table_without_overflow_pages(tmp_path: Path, monkeypatch):
+    from thememap.store import migrations
+
+    path = tmp_path / "old.db"
+    # a store with the WITHOUT ROWID vectors table of 001 (migrations before 011)
+    monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS[:10])
+    conn = sqlite3.connect(path, isolation_level=None)
+    migrations.migrate(conn)
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(200, 384)).astype(np.float32)
+    hashes = [f"h{i}" for i in range(200)]
+    conn.executemany(
+        "INSERT INTO items(external_id, content, content_hash) VALUES (?, ?, ?)",
+        [(f"i{i}", f"text {i}", h) for i, h in enumerate(hashes)],
+    )
+    put_vectors(conn, "m", hashes, vectors)
+    conn.execute(
+        "INSERT OR REPLACE INTO store_meta(key, value) VALUES ('active_embedding_model', 'm')"
+    )
+    overflow = "SELECT COUNT(*) FROM dbstat WHERE name = 'embeddings' AND pagetype = 'overflow'"
+    assert conn.execute(overflow).fetchone()[0] == 200  # one 4 KB page per 1.5 KB vector
+    conn.close()
+    monkeypatch.undo()
+
+    conn = open_store(path)
+    assert conn.execute(overflow).fetchone()[0] == 0
+    _, got = load_item_vectors(conn, "m")
+    np.testing.assert_array_equal(got, vectors)
+    assert conn.execute("SELECT COUNT(embedding) FROM reference_items").fetchone()[0] == 200
+    put_vectors(conn, "m", hashes[:1], vectors[1:2])  # a re-embedded text replaces its vector
+    np.testing.assert_array_equal(load_item_vectors(conn, "m")[1][0], vectors[1])
+
+
 def test_store_from_a_newer_thememap_is_refused(tmp_path: Path):
     conn = open_store(tmp_path / "s.db")
     conn.execute("INSERT INTO schema_migrations(name) VALUES ('999_from_the_future')")

@@ -309,6 +309,37 @@ MIGRATIONS: list[tuple[str, str]] = [
         ) WITHOUT ROWID;
         """,
     ),
+    (
+        "011_embeddings_rowid",
+        f"""
+        -- vectors in a rowid table: in the WITHOUT ROWID table of 001 a 1.5 KB vector row
+        -- spilled into its own 4 KB overflow page (3.1 GB for 670,293 vectors of 384 dims;
+        -- about 1.4 GB this way, two rows per page). The reference view is rebuilt around it.
+        DROP VIEW reference_items;
+        CREATE TABLE embeddings_rowid (
+            id            INTEGER PRIMARY KEY,
+            content_hash  TEXT NOT NULL,
+            model_id      TEXT NOT NULL,
+            dim           INTEGER NOT NULL,
+            vector        BLOB NOT NULL,
+            created_at    TEXT NOT NULL DEFAULT ({_NOW}),
+            UNIQUE (content_hash, model_id)
+        );
+        INSERT INTO embeddings_rowid (content_hash, model_id, dim, vector, created_at)
+        SELECT content_hash, model_id, dim, vector, created_at FROM embeddings;
+        DROP TABLE embeddings;
+        ALTER TABLE embeddings_rowid RENAME TO embeddings;
+        CREATE INDEX embeddings_model_dim ON embeddings(model_id, dim);
+        CREATE VIEW reference_items AS
+        SELECT i.id, i.content, i.metadata, i.created_at, e.vector AS embedding,
+               i.embedding_cluster_l1, i.embedding_cluster_l2, i.embedding_cluster_l3,
+               i.umap_x, i.umap_y
+        FROM items AS i
+        LEFT JOIN embeddings AS e
+          ON e.content_hash = i.content_hash
+         AND e.model_id = (SELECT value FROM store_meta WHERE key = 'active_embedding_model');
+        """,
+    ),
 ]
 
 
