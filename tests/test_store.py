@@ -72,9 +72,13 @@ def test_vectors_move_to_a_rowid_table_without_overflow_pages(tmp_path: Path, mo
     assert conn.execute(overflow).fetchone()[0] == 200  # one 4 KB page per 1.5 KB vector
     conn.close()
     monkeypatch.undo()
+    before = path.stat().st_size
 
+    monkeypatch.setattr("thememap.store.connection.SHRINK_MIN_BYTES", 0)  # shrink even this
     conn = open_store(path)
     assert conn.execute(overflow).fetchone()[0] == 0
+    assert conn.execute("PRAGMA freelist_count").fetchone()[0] == 0
+    assert path.stat().st_size < 0.7 * before  # 200 overflow pages of 4 KB gone
     _, got = load_item_vectors(conn, "m")
     np.testing.assert_array_equal(got, vectors)
     assert conn.execute("SELECT COUNT(embedding) FROM reference_items").fetchone()[0] == 200
