@@ -28,7 +28,7 @@ def test_extras_and_python_range(project_root: Path):
     project = tomllib.loads((project_root / "pyproject.toml").read_text())["project"]
     assert project["requires-python"] == ">=3.11,<3.14"
     declared = declared_requirements(project_root / "pyproject.toml")
-    assert set(declared) == {"", "lab", "llm", "dev", "bench"}
+    assert set(declared) == {"", "lab", "llm", "dev", "bench", "dask"}
     runtime = {requirement_name(r) for r in declared[""]}
     # what only notebooks, LLM cards, tests or benchmarks need stays out of the default install
     optional = {"jupyterlab", "instructor", "pytest", "playwright", "ruff", "mypy", "hdbscan"}
