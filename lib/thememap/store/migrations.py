@@ -12,6 +12,16 @@ import sqlite3
 from thememap.errors import StoreError
 
 _NOW = "strftime('%Y-%m-%dT%H:%M:%fZ','now')"
+# the reference's items table, readable as it was (embedding of the active model); made by 002,
+# re-made by 011 around the new vector table
+_REFERENCE_VIEW = """CREATE VIEW reference_items AS
+        SELECT i.id, i.content, i.metadata, i.created_at, e.vector AS embedding,
+               i.embedding_cluster_l1, i.embedding_cluster_l2, i.embedding_cluster_l3,
+               i.umap_x, i.umap_y
+        FROM items AS i
+        LEFT JOIN embeddings AS e
+          ON e.content_hash = i.content_hash
+         AND e.model_id = (SELECT value FROM store_meta WHERE key = 'active_embedding_model');"""
 
 MIGRATIONS: list[tuple[str, str]] = [
     (
@@ -61,7 +71,7 @@ MIGRATIONS: list[tuple[str, str]] = [
     ),
     (
         "002_reference_item_columns",
-        """
+        f"""
         -- the reference design's item columns, kept filled by 02_cluster for compatibility
         ALTER TABLE items ADD COLUMN embedding_cluster_l1 INTEGER;
         ALTER TABLE items ADD COLUMN embedding_cluster_l2 INTEGER;
@@ -72,14 +82,7 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE TABLE store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
         -- the reference's items table, readable as it was (embedding of the active model)
-        CREATE VIEW reference_items AS
-        SELECT i.id, i.content, i.metadata, i.created_at, e.vector AS embedding,
-               i.embedding_cluster_l1, i.embedding_cluster_l2, i.embedding_cluster_l3,
-               i.umap_x, i.umap_y
-        FROM items AS i
-        LEFT JOIN embeddings AS e
-          ON e.content_hash = i.content_hash
-         AND e.model_id = (SELECT value FROM store_meta WHERE key = 'active_embedding_model');
+        {_REFERENCE_VIEW}
         """,
     ),
     (
@@ -330,14 +333,7 @@ MIGRATIONS: list[tuple[str, str]] = [
         DROP TABLE embeddings;
         ALTER TABLE embeddings_rowid RENAME TO embeddings;
         CREATE INDEX embeddings_model_dim ON embeddings(model_id, dim);
-        CREATE VIEW reference_items AS
-        SELECT i.id, i.content, i.metadata, i.created_at, e.vector AS embedding,
-               i.embedding_cluster_l1, i.embedding_cluster_l2, i.embedding_cluster_l3,
-               i.umap_x, i.umap_y
-        FROM items AS i
-        LEFT JOIN embeddings AS e
-          ON e.content_hash = i.content_hash
-         AND e.model_id = (SELECT value FROM store_meta WHERE key = 'active_embedding_model');
+        {_REFERENCE_VIEW}
         """,
     ),
 ]
